@@ -1,0 +1,279 @@
+/*
+ * selector.h - the public API of libselector.
+ *
+ * Python's `selectors` model in C: register a descriptor with the events it
+ * waits for, a callback and a user pointer; select() returns the ready
+ * (key, mask) pairs; dispatch() runs their callbacks.  Beside it: one-shot
+ * timers and a thread-safe wake-up.
+ *
+ * Backend.  The selector sits on a libuv loop (its own or the caller's) and
+ * watches each registered descriptor with one uv_poll_t, so the kernel
+ * mechanism is whatever libuv uses on the platform (epoll on Linux, kqueue
+ * on the BSDs and macOS).  libuv's poll watchers are level-triggered, which
+ * is the readiness model of Python's selectors.  Two libuv habits are
+ * hidden from the user: uv_poll_init() switches a descriptor to
+ * non-blocking mode (register restores the mode it found), and libuv
+ * aborts if a descriptor it is about to add to the kernel set was closed
+ * meanwhile (the selector re-checks freshly started descriptors just before
+ * every poll and parks the ones that were closed).
+ *
+ * Conventions.
+ *  - Every function that can fail returns 0 or a positive value on success
+ *    and a negative libuv error code (UV_EINVAL, UV_EBADF, ...) on failure;
+ *    sel_strerror() and sel_errname() describe it.  A call that fails
+ *    changes nothing.
+ *  - A selector belongs to one thread.  Only sel_wakeup() may be called
+ *    from other threads.
+ *  - No global state: any number of selectors may exist at once.
+ *  - Callbacks run on the selector's thread, from inside sel_select(),
+ *    sel_dispatch() and sel_run(), never from inside libuv's own loop
+ *    iteration (except when the caller runs a borrowed loop with uv_run()
+ *    itself, see sel_create_on()).  They may call any function of this API
+ *    on the same selector, including sel_close(), and must return normally
+ *    (no longjmp out of a callback).
+ */
+#ifndef SELECTOR_H
+#define SELECTOR_H
+
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(SEL_SHARED) && defined(SEL_BUILDING)
+#define SEL_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(SEL_SHARED)
+#define SEL_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define SEL_API __attribute__((visibility("default")))
+#else
+#define SEL_API
+#endif
+
+#define SEL_VERSION_MAJOR 0
+#define SEL_VERSION_MINOR 1
+#define SEL_VERSION_PATCH 0
+
+/* Events, with the values of Python's selectors.EVENT_READ/EVENT_WRITE. */
+enum {
+  SEL_READ = 1,
+  SEL_WRITE = 2
+};
+
+/* A timeout for sel_select() and sel_dispatch() that blocks until
+ * something happens.  Any negative timeout does the same. */
+#define SEL_FOREVER (-1.0)
+
+typedef struct sel_selector sel_selector;
+typedef struct sel_key sel_key;
+typedef struct sel_timer sel_timer;
+
+/* Called with the ready subset `mask` of key->events. */
+typedef void (*sel_io_cb)(sel_selector *sel, sel_key *key, int mask);
+
+/* Called once when a timer comes due; `timer` is invalid after it returns. */
+typedef void (*sel_timer_cb)(sel_selector *sel, sel_timer *timer, void *arg);
+
+/*
+ * A registration, as Python's SelectorKey.  The selector owns it; every
+ * field is read-only for the caller (change them with sel_modify()).
+ * A key stays at the same address for as long as it is registered, and
+ * sel_modify() keeps it there.  After sel_unregister() its memory stays
+ * readable, with `events` set to 0, until the next sel_select() or
+ * sel_dispatch() call (the outermost one, when they nest).
+ */
+struct sel_key {
+  int fd;
+  int events;            /* SEL_READ | SEL_WRITE; 0 once unregistered */
+  sel_io_cb callback;    /* may be NULL: sel_dispatch() then skips it */
+  void *data;            /* the caller's pointer, never touched */
+};
+
+/* One ready registration, as filled in by sel_select(). */
+typedef struct sel_event {
+  sel_key *key;
+  int mask;              /* the ready subset of key->events at select time */
+} sel_event;
+
+/*
+ * The part of ev->mask that is still worth acting on: 0 when the key was
+ * unregistered since the select (even if its descriptor number was reused
+ * by a new registration), and only the events still registered when it was
+ * modified.  sel_dispatch() uses this; callers that walk the array of
+ * sel_select() themselves and may unregister or modify keys on the way
+ * should too.
+ */
+static inline int sel_event_mask(const sel_event *ev) {
+  return ev->mask & ev->key->events;
+}
+
+/* ---- Selectors --------------------------------------------------------- */
+
+/*
+ * Creates a selector on a loop of its own.  On success *selp is set and 0
+ * is returned.  Errors: UV_EINVAL (selp is NULL), UV_ENOMEM, or what
+ * uv_loop_init() returns (e.g. UV_EMFILE).
+ */
+SEL_API int sel_create(sel_selector **selp);
+
+/*
+ * Creates a selector on the caller's loop, which must outlive it.  The
+ * selector adds a few unreferenced handles to the loop, and one referenced
+ * uv_poll_t per registration and uv_timer_t per pending timer, which keep a
+ * uv_run(loop, UV_RUN_DEFAULT) going as any libuv handle would.  When the
+ * caller runs the loop itself, callbacks of ready keys and due timers run
+ * straight from its uv_run(); sel_select() on such a loop runs the loop's
+ * other handles too.  Errors: UV_EINVAL (a NULL argument), UV_ENOMEM.
+ */
+SEL_API int sel_create_on(sel_selector **selp, uv_loop_t *loop);
+
+/*
+ * Unregisters every descriptor (without closing them), cancels every
+ * timer, and frees the selector.  Works whether registrations remain or
+ * not; the pointer is invalid afterwards.  On a selector's own loop
+ * everything is freed before it returns.  On a borrowed loop the memory is
+ * released by the loop's next iteration: run the loop (uv_run(loop,
+ * UV_RUN_NOWAIT) is enough) before uv_loop_close().  Called from one of
+ * the selector's callbacks, it takes effect when the outermost
+ * sel_select()/sel_dispatch()/sel_run() returns; until then other calls on
+ * the selector fail with UV_EINVAL.  Errors: UV_EINVAL (sel is NULL).
+ */
+SEL_API int sel_close(sel_selector *sel);
+
+/* The loop the selector runs on. */
+SEL_API uv_loop_t *sel_loop(const sel_selector *sel);
+
+/* The name of the kernel mechanism libuv uses: "epoll", "kqueue", ... */
+SEL_API const char *sel_backend(void);
+
+/* A message describing a negative error code ("bad file descriptor"), and
+ * its symbolic name ("EBADF").  Never NULL, never allocated. */
+SEL_API const char *sel_strerror(int err);
+SEL_API const char *sel_errname(int err);
+
+/* ---- Registrations ----------------------------------------------------- */
+
+/*
+ * Starts watching `fd` for `events` (a non-zero subset of SEL_READ |
+ * SEL_WRITE).  `callback` may be NULL.  The descriptor's blocking mode is
+ * left as it was.  On success 0 is returned and, if keyp is not NULL,
+ * *keyp points at the new key.
+ * Errors: UV_EINVAL (sel NULL, bad events, selector closing),
+ * UV_EBADF (fd negative or not open), UV_EEXIST (fd already registered,
+ * here or by another poll watcher on the same loop), UV_EPERM (the
+ * descriptor cannot be polled, e.g. a regular file), UV_ENOMEM.
+ */
+SEL_API int sel_register(sel_selector *sel, int fd, int events,
+                         sel_io_cb callback, void *data, sel_key **keyp);
+
+/*
+ * Stops watching `fd`.  Works after the descriptor was closed.  If keyp is
+ * not NULL, *keyp points at the removed key, readable (events == 0) until
+ * the next select, so that the caller can release key->data.
+ * Errors: UV_EINVAL (sel NULL, selector closing), UV_ENOENT (fd is not
+ * registered; negative fds included).
+ */
+SEL_API int sel_unregister(sel_selector *sel, int fd, sel_key **keyp);
+
+/*
+ * Changes the events, callback and user pointer of a registration; the key
+ * keeps its address.  Readiness already collected for events that are no
+ * longer registered is dropped.
+ * Errors: UV_EINVAL (sel NULL, bad events, selector closing), UV_ENOENT
+ * (not registered), UV_EBADF (events changed but the descriptor was
+ * closed since it was registered).
+ */
+SEL_API int sel_modify(sel_selector *sel, int fd, int events,
+                       sel_io_cb callback, void *data, sel_key **keyp);
+
+/* Sets *keyp to the registration of fd.  Errors: UV_EINVAL (NULL
+ * argument), UV_ENOENT (not registered). */
+SEL_API int sel_get_key(const sel_selector *sel, int fd, sel_key **keyp);
+
+/* The number of registrations (>= 0), or UV_EINVAL. */
+SEL_API int sel_count(const sel_selector *sel);
+
+/*
+ * Iterates the registrations in descriptor order: the first key whose fd
+ * is greater than after_fd, or NULL.  Start with -1.  Unregistering the
+ * returned key before the next call is allowed.
+ */
+SEL_API sel_key *sel_next_key(const sel_selector *sel, int after_fd);
+
+/* ---- Waiting ----------------------------------------------------------- */
+
+/*
+ * Waits for registered descriptors to become ready and stores up to
+ * `maxevents` (key, mask) pairs in `events`, returning their number.
+ * timeout: negative (SEL_FOREVER) blocks until something happens; 0 polls
+ * without blocking; a positive value waits up to that many seconds
+ * (resolution 1 ms, rounded up).  A signal does not cut the wait short.
+ * The wait also ends, possibly with 0 pairs, when a timer comes due (its
+ * callback runs before this returns) or sel_wakeup() is called.
+ * Readiness is level-triggered.  Pairs that did not fit are returned by
+ * the next call, before any new poll, so a small array starves nobody.
+ * Nothing is allocated per ready event.  The pairs stay valid until the
+ * next sel_select()/sel_dispatch(); see sel_event_mask() for keys changed
+ * while they are walked.
+ * Errors: UV_EINVAL (sel NULL, events NULL with maxevents > 0, maxevents
+ * negative, timeout NaN, selector closing).
+ */
+SEL_API int sel_select(sel_selector *sel, sel_event *events, int maxevents,
+                       double timeout);
+
+/*
+ * sel_select() then, for each pair whose sel_event_mask() is not 0, the
+ * key's callback.  Returns the number of callbacks run, or an error as
+ * sel_select().  May be called from a callback (nested waits are fine).
+ */
+SEL_API int sel_dispatch(sel_selector *sel, double timeout);
+
+/*
+ * Dispatches, blocking, until sel_stop() is called or nothing is left to
+ * wait for (no registration, no pending timer).  A sel_stop() made while
+ * sel_run() was not running makes the next sel_run() return after one
+ * non-blocking dispatch.  Returns 0, or an error as sel_select().
+ */
+SEL_API int sel_run(sel_selector *sel);
+
+/* Makes sel_run() return once the current dispatch is over.  Selector
+ * thread only (from another thread, use sel_wakeup() and let a callback
+ * stop it).  Errors: UV_EINVAL (sel NULL). */
+SEL_API int sel_stop(sel_selector *sel);
+
+/* Non-zero while something is registered or a timer is pending. */
+SEL_API int sel_alive(const sel_selector *sel);
+
+/*
+ * Makes a blocking sel_select() on another thread return (with 0 pairs if
+ * nothing else happened).  Safe from any thread and from signal handlers'
+ * threads; calls coalesce.  A wake-up made while no select is waiting is
+ * kept: the next select returns at once, once.  Must not race with
+ * sel_close().  Errors: UV_EINVAL (sel NULL).
+ */
+SEL_API int sel_wakeup(sel_selector *sel);
+
+/* ---- Timers ------------------------------------------------------------ */
+
+/*
+ * Calls cb(sel, timer, arg) once, `delay` seconds from now (resolution
+ * 1 ms), from inside a select/dispatch/run.  Timers due at the same time
+ * run in the order they were created.  If timerp is not NULL, *timerp is
+ * the handle for sel_timer_cancel(), valid until the callback has been
+ * called or the timer cancelled.
+ * Errors: UV_EINVAL (sel or cb NULL, delay negative, NaN or infinite,
+ * selector closing), UV_ENOMEM.
+ */
+SEL_API int sel_call_later(sel_selector *sel, double delay, sel_timer_cb cb,
+                           void *arg, sel_timer **timerp);
+
+/* Cancels a timer whose callback has not run; it never will.
+ * Errors: UV_EINVAL (timer NULL). */
+SEL_API int sel_timer_cancel(sel_timer *timer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SELECTOR_H */
