@@ -406,6 +406,9 @@ static void poll_cb(uv_poll_t *handle, int status, int events) {
 static void deadline_cb(uv_timer_t *handle) {
   sel_selector *sel = handle->data;
   sel->timed_out = 1;
+  /* When it fires in the timer phase before the poll, the poll must not
+   * block for the next timer. */
+  uv_stop(sel->loop);
 }
 
 static int nothing_happened(const sel_selector *sel) {
@@ -462,9 +465,10 @@ static int drain(sel_selector *sel, sel_event *out, int max) {
 int sel_select(sel_selector *sel, sel_event *events, int maxevents,
                double timeout) {
   int n = 0;
-  if (sel == NULL || sel->closing || sel->in_loop_cb || maxevents < 0 ||
+  if (sel == NULL || sel->closing || maxevents < 0 ||
       (events == NULL && maxevents > 0) || isnan(timeout))
     return UV_EINVAL;
+  if (sel->in_loop_cb) return UV_EBUSY;  /* uv_run() does not nest */
   sel->busy++;
   /* Pairs left over from a short array go first, without a new poll. */
   if (sel->nready == 0) poll_loop(sel, timeout);

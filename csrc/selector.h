@@ -208,16 +208,19 @@ SEL_API sel_key *sel_next_key(const sel_selector *sel, int after_fd);
  * `maxevents` (key, mask) pairs in `events`, returning their number.
  * timeout: negative (SEL_FOREVER) blocks until something happens; 0 polls
  * without blocking; a positive value waits up to that many seconds
- * (resolution 1 ms, rounded up).  A signal does not cut the wait short.
- * The wait also ends, possibly with 0 pairs, when a timer comes due (its
- * callback runs before this returns) or sel_wakeup() is called.
+ * (resolution 1 ms, rounded up; beyond 1e9 s it blocks).  A signal does
+ * not cut the wait short.  The wait also ends, possibly with 0 pairs,
+ * when a timer comes due (its callback runs before this returns) or
+ * sel_wakeup() is called.
  * Readiness is level-triggered.  Pairs that did not fit are returned by
  * the next call, before any new poll, so a small array starves nobody.
  * Nothing is allocated per ready event.  The pairs stay valid until the
  * next sel_select()/sel_dispatch(); see sel_event_mask() for keys changed
  * while they are walked.
  * Errors: UV_EINVAL (sel NULL, events NULL with maxevents > 0, maxevents
- * negative, timeout NaN, selector closing).
+ * negative, timeout NaN, selector closing), UV_EBUSY (called from a
+ * callback that the caller's own uv_run() of a borrowed loop is running:
+ * libuv's loop does not nest).
  */
 SEL_API int sel_select(sel_selector *sel, sel_event *events, int maxevents,
                        double timeout);
@@ -247,8 +250,8 @@ SEL_API int sel_alive(const sel_selector *sel);
 
 /*
  * Makes a blocking sel_select() on another thread return (with 0 pairs if
- * nothing else happened).  Safe from any thread and from signal handlers'
- * threads; calls coalesce.  A wake-up made while no select is waiting is
+ * nothing else happened).  Safe from any thread and from a signal
+ * handler; calls coalesce.  A wake-up made while no select is waiting is
  * kept: the next select returns at once, once.  Must not race with
  * sel_close().  Errors: UV_EINVAL (sel NULL).
  */
