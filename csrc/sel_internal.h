@@ -16,6 +16,9 @@ typedef struct sel__key {
   uv_poll_t poll;
   int revents;            /* readiness gathered but not yet delivered */
   unsigned flags;         /* SEL__KEY_* */
+  unsigned serial;        /* tells registrations of one fd apart, for
+                             bindings that keep (fd, serial) in a batch
+                             instead of pointers that may dangle */
   union {
     struct {
       int ready;          /* index in sel->ready, or -1 */
@@ -62,6 +65,7 @@ struct sel_selector {
   sel__key **dirty;
   int ndirty;
   int room;                 /* capacity of ready and dirty */
+  unsigned serial;          /* the last key's serial */
 
   struct sel_timer *armed;     /* timers waiting in the loop, unordered */
   struct sel_timer *due_head;  /* timers fired but not yet run, in order */

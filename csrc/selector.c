@@ -311,6 +311,7 @@ int sel_register(sel_selector *sel, int fd, int events, sel_io_cb callback,
   k->pub.data = data;
   k->u.idx.ready = -1;
   k->u.idx.dirty = -1;
+  k->serial = ++sel->serial;
   uv_poll_start(&k->poll, events, poll_cb);
   dirty_push(sel, k);
   sel->keys[fd] = k;

@@ -1,0 +1,44 @@
+# The Lua binding, built once for every Lua found through pkg-config
+# (5.1, 5.2, 5.3, 5.4, LuaJIT).  Each build puts its C modules under
+# ${CMAKE_BINARY_DIR}/lua/<version>/selectors/, so that running from the
+# source tree takes
+#   LUA_CPATH="build/lua/<version>/?.so;;" LUA_PATH="lua/?.lua;lua/?/init.lua;;"
+# Modules are not linked against liblua: the interpreter that loads them
+# provides its symbols, as Debian and luarocks expect.
+option(SEL_BUILD_LUA "Build the Lua modules for every Lua found" ON)
+
+set(SEL_LUA_MODULES
+  core csrc/lua_selector.c
+  socket csrc/lua_socket.c)
+
+set(SEL_LUA_VERSIONS "")
+if(SEL_BUILD_LUA)
+  foreach(pair "5.1;lua5.1" "5.2;lua5.2" "5.3;lua5.3" "5.4;lua5.4" "jit;luajit")
+    list(GET pair 0 ver)
+    list(GET pair 1 pc)
+    string(REPLACE "." "" id "${ver}")
+    pkg_check_modules(SEL_LUA_${id} QUIET ${pc})
+    if(NOT SEL_LUA_${id}_FOUND)
+      continue()
+    endif()
+    list(APPEND SEL_LUA_VERSIONS ${ver})
+    set(names ${SEL_LUA_MODULES})
+    while(names)
+      list(POP_FRONT names mod src)
+      if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${src})
+        continue()
+      endif()
+      set(t lua${id}_${mod})
+      add_library(${t} MODULE ${src})
+      target_include_directories(${t} PRIVATE ${SEL_LUA_${id}_INCLUDE_DIRS}
+                                               ${CMAKE_CURRENT_SOURCE_DIR}/csrc)
+      target_compile_options(${t} PRIVATE ${SEL_WARNINGS})
+      target_compile_definitions(${t} PRIVATE _GNU_SOURCE)
+      target_link_libraries(${t} PRIVATE selector_static)
+      set_target_properties(${t} PROPERTIES PREFIX "" OUTPUT_NAME ${mod}
+        C_VISIBILITY_PRESET default
+        LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lua/${ver}/selectors)
+    endwhile()
+  endforeach()
+  message(STATUS "Lua modules for: ${SEL_LUA_VERSIONS}")
+endif()

@@ -1,0 +1,795 @@
+/*
+ * lua_selector.c - the Lua module "selectors.core": DefaultSelector, its
+ * keys, select/run/stop/wakeup and call_later timers, as SPEC.md's Lua
+ * contract describes them, over the C core in selector.c.
+ *
+ * A selector is a full userdata whose user value is a table holding the
+ * Lua side of its state: the live map fd -> key, the index fileobj -> key
+ * (so that unregister works after the object was closed), the pending
+ * timers, and the iterator closure that select() returns.  Keeping them
+ * there rather than in the registry lets a forgotten selector be collected
+ * and closed by __gc.
+ *
+ * select() copies the C batch into (fd, serial, mask) triples; the
+ * iterator checks each against the key now registered at fd, so a key
+ * unregistered or modified during the loop is never reported stale, and
+ * no pointer kept across a callback can dangle.  Callbacks (key.data and
+ * timers) run outside the C core, with plain Lua calls, so their errors
+ * propagate out of select/run and leave everything consistent.
+ */
+#include "lua_compat.h"
+#include "sel_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SELECTOR_MT "selectors.DefaultSelector"
+#define TIMER_MT "selectors.Timer"
+
+/* Slots of the user value table. */
+enum { UV_MAP = 1, UV_OBJS, UV_TIMERS, UV_ITER };
+
+typedef struct entry {
+  int fd;
+  unsigned serial;
+  int mask;
+} entry;
+
+typedef struct ltimer ltimer;
+
+typedef struct lsel {
+  sel_selector *sel;    /* NULL once closed */
+  sel_event *events;    /* filled by sel_select() */
+  entry *batch;         /* what the iterator and run() walk */
+  int cap;              /* capacity of events and batch */
+  int n, pos;           /* batch length, next entry */
+  ltimer **due;         /* timers fired, callbacks not yet run */
+  int due_head, due_len, due_cap;
+  int ntimers;          /* armed or due */
+  int stop;             /* stop() called, not yet seen by run() */
+} lsel;
+
+struct ltimer {
+  sel_timer *timer;     /* while armed */
+  lsel *owner;          /* NULL once done or the selector closed */
+  int state;
+};
+
+enum { T_ARMED, T_DUE, T_DONE };
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static lsel *check_sel(lua_State *L) {
+  return luaL_checkudata(L, 1, SELECTOR_MT);
+}
+
+static lsel *check_open(lua_State *L) {
+  lsel *s = check_sel(L);
+  if (s->sel == NULL) luaL_error(L, "selector is closed");
+  return s;
+}
+
+/* Pushes slot `slot` of the user value of the selector at index 1. */
+static void push_slot(lua_State *L, int slot) {
+  sel_getuv(L, 1);
+  lua_rawgeti(L, -1, slot);
+  lua_remove(L, -2);
+}
+
+static int check_events(lua_State *L, int idx) {
+  lua_Integer ev;
+  if (!lua_isinteger(L, idx))
+    return luaL_argerror(L, idx, lua_pushfstring(L, "invalid events: %s",
+                                                 luaL_tolstring(L, idx, NULL)));
+  ev = lua_tointeger(L, idx);
+  if (ev == 0 || (ev & ~(lua_Integer)(SEL_READ | SEL_WRITE)) != 0)
+    return luaL_argerror(L, idx, lua_pushfstring(L, "invalid events: %d",
+                                                 (int)ev));
+  return (int)ev;
+}
+
+static int file_handle_fd(lua_State *L, int idx) {
+#if LUA_VERSION_NUM >= 502
+  luaL_Stream *p = luaL_testudata(L, idx, LUA_FILEHANDLE);
+  if (p == NULL) return -2;
+  return p->closef == NULL ? -1 : fileno(p->f);
+#else
+  FILE **p = luaL_testudata(L, idx, LUA_FILEHANDLE);
+  if (p == NULL) return -2;
+  return *p == NULL ? -1 : fileno(*p);
+#endif
+}
+
+/* The descriptor of a fileobj: an integer, a Lua file handle, or an object
+ * with fileno() or getfd().  Returns -1 for an object that says it has no
+ * descriptor (a closed one), -2 for something that is no fileobj at all.
+ * A method that raises propagates. */
+static int to_fd(lua_State *L, int idx) {
+  static const char *const methods[] = {"fileno", "getfd"};
+  int t = lua_type(L, idx);
+  size_t i;
+  if (t == LUA_TNUMBER) {
+    lua_Integer fd;
+    if (!lua_isinteger(L, idx)) return -2;
+    fd = lua_tointeger(L, idx);
+    return fd < 0 || fd > 0x7fffffff ? -1 : (int)fd;
+  }
+  if (t == LUA_TUSERDATA) {
+    int fd = file_handle_fd(L, idx);
+    if (fd != -2) return fd;
+  }
+  if (t != LUA_TUSERDATA && t != LUA_TTABLE) return -2;
+  for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+    lua_getfield(L, idx, methods[i]);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
+        lua_tointeger(L, -1) <= 0x7fffffff) {
+      int fd = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      return fd;
+    }
+    lua_pop(L, 1);
+    return -1;
+  }
+  return -2;
+}
+
+/* The descriptor of the fileobj at idx, for register: raises when none. */
+static int check_fd(lua_State *L, int idx) {
+  int fd = to_fd(L, idx);
+  if (fd == -2)
+    luaL_argerror(L, idx, "expected a descriptor, an object with fileno() "
+                          "or getfd(), or a file handle");
+  if (fd == -1)
+    luaL_argerror(L, idx, lua_pushfstring(L, "invalid file descriptor: %s",
+                                          luaL_tolstring(L, idx, NULL)));
+  return fd;
+}
+
+static int to_fd_protected(lua_State *L) {
+  lua_pushinteger(L, to_fd(L, 1));
+  return 1;
+}
+
+/* Pushes the key registered for the fileobj at idx, or nil: by the object
+ * itself first (works after it was closed, as Python's lookup does), then
+ * by its descriptor. */
+static void find_key(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TNUMBER) {
+    push_slot(L, UV_OBJS);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    if (!lua_isnil(L, -1)) return;
+    lua_pop(L, 1);
+    /* An object that raises in fileno() is simply not found. */
+    lua_pushcfunction(L, to_fd_protected);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_tointeger(L, -1) < 0) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      return;
+    }
+  } else if (lua_isinteger(L, idx)) {
+    lua_pushvalue(L, idx);
+  } else {
+    lua_pushnil(L);
+    return;
+  }
+  push_slot(L, UV_MAP);
+  lua_insert(L, -2);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+}
+
+static void check_key(lua_State *L, int idx, const char *fname) {
+  find_key(L, idx);
+  if (lua_isnil(L, -1))
+    luaL_error(L, "%s: %s is not registered", fname,
+               luaL_tolstring(L, idx, NULL));
+}
+
+static int field_int(lua_State *L, int idx, const char *name) {
+  int v;
+  lua_getfield(L, idx, name);
+  v = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Stores key (at the top) under its fd and, for objects, its fileobj. */
+static void index_key(lua_State *L, int fd) {
+  int key = lua_gettop(L);
+  push_slot(L, UV_MAP);
+  lua_pushvalue(L, key);
+  lua_rawseti(L, -2, fd);
+  lua_pop(L, 1);
+  lua_getfield(L, key, "fileobj");
+  if (lua_type(L, -1) != LUA_TNUMBER) {
+    push_slot(L, UV_OBJS);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, key);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void unindex_key(lua_State *L, int key, int fd) {
+  push_slot(L, UV_MAP);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, fd);
+  lua_pop(L, 1);
+  lua_getfield(L, key, "fileobj");
+  if (lua_type(L, -1) != LUA_TNUMBER) {
+    push_slot(L, UV_OBJS);
+    lua_pushvalue(L, -2);
+    lua_pushnil(L);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static void new_key(lua_State *L, int fileobj, int fd, int events, int data) {
+  lua_createtable(L, 0, 4);
+  lua_pushvalue(L, fileobj);
+  lua_setfield(L, -2, "fileobj");
+  lua_pushinteger(L, fd);
+  lua_setfield(L, -2, "fd");
+  lua_pushinteger(L, events);
+  lua_setfield(L, -2, "events");
+  lua_pushvalue(L, data);
+  lua_setfield(L, -2, "data");
+}
+
+/* Room for one more of n things in the arrays sized by registrations. */
+static void reserve(lua_State *L, lsel *s, int n) {
+  int cap;
+  void *e, *b;
+  if (n <= s->cap) return;
+  cap = s->cap ? s->cap * 2 : 16;
+  while (cap < n) cap *= 2;
+  e = realloc(s->events, (size_t)cap * sizeof(*s->events));
+  if (e != NULL) s->events = e;
+  b = realloc(s->batch, (size_t)cap * sizeof(*s->batch));
+  if (b != NULL) s->batch = b;
+  if (e == NULL || b == NULL) luaL_error(L, "not enough memory");
+  s->cap = cap;
+}
+
+/* ---- registrations --------------------------------------------------------- */
+
+static int l_register(lua_State *L) {
+  lsel *s = check_open(L);
+  int fd = check_fd(L, 2);
+  int events = check_events(L, 3);
+  int r;
+  lua_settop(L, 4);
+  reserve(L, s, sel_count(s->sel) + 1);
+  r = sel_register(s->sel, fd, events, NULL, NULL, NULL);
+  if (r == UV_EEXIST)
+    return luaL_error(L, "register: %s (fd %d) is already registered",
+                      luaL_tolstring(L, 2, NULL), fd);
+  if (r < 0)
+    return luaL_error(L, "register: cannot watch fd %d: %s", fd,
+                      sel_strerror(r));
+  new_key(L, 2, fd, events, 4);
+  index_key(L, fd);
+  return 1;
+}
+
+static int l_unregister(lua_State *L) {
+  int fd;
+  lsel *s = check_open(L);
+  lua_settop(L, 2);
+  check_key(L, 2, "unregister");
+  fd = field_int(L, 3, "fd");
+  sel_unregister(s->sel, fd, NULL);
+  unindex_key(L, 3, fd);
+  return 1;
+}
+
+static int l_modify(lua_State *L) {
+  lsel *s = check_open(L);
+  int events, fd, r;
+  lua_settop(L, 4);
+  check_key(L, 2, "modify");
+  events = check_events(L, 3);
+  fd = field_int(L, 5, "fd");
+  if (events == field_int(L, 5, "events")) {
+    /* Only the data changes: the same key, as in Python. */
+    lua_pushvalue(L, 4);
+    lua_setfield(L, 5, "data");
+    return 1;
+  }
+  r = sel_modify(s->sel, fd, events, NULL, NULL, NULL);
+  if (r < 0)
+    return luaL_error(L, "modify: cannot watch fd %d: %s", fd,
+                      sel_strerror(r));
+  lua_getfield(L, 5, "fileobj");
+  new_key(L, 6, fd, events, 4);
+  index_key(L, fd);
+  return 1;
+}
+
+static int l_get_key(lua_State *L) {
+  check_open(L);
+  lua_settop(L, 2);
+  check_key(L, 2, "get_key");
+  return 1;
+}
+
+static int map_newindex(lua_State *L) {
+  return luaL_error(L, "the selector map is read-only");
+}
+
+static int map_next(lua_State *L) {
+  lua_settop(L, 2);
+  if (lua_next(L, 1)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+static int map_pairs(lua_State *L) {
+  lua_pushcfunction(L, map_next);
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  lua_remove(L, -2);
+  lua_pushnil(L);
+  return 3;
+}
+
+static int map_len(lua_State *L) {
+  lua_Integer n = 0;
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    n++;
+    lua_pop(L, 1);
+  }
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+/* A read-only view of the map.  From 5.2 on it is live, through __pairs;
+ * 5.1 and LuaJIT ignore __pairs, so there the view holds a copy of the
+ * map at the time of the call (writing to it still raises). */
+static int l_get_map(lua_State *L) {
+  lsel *s = check_sel(L);
+  if (s->sel == NULL) return 0;
+  lua_newtable(L);
+  lua_createtable(L, 0, 4);
+  push_slot(L, UV_MAP);
+#if LUA_VERSION_NUM < 502
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -6);
+  }
+#endif
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, map_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, map_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushcfunction(L, map_len);
+  lua_setfield(L, -2, "__len");
+  lua_pushliteral(L, "selector map");
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* ---- timers ---------------------------------------------------------------- */
+
+/* A timer's user value is {fn, args..., n = #args, sel = selector}; the
+ * selector's UV_TIMERS maps each armed or due timer (as a light userdata)
+ * to the timer object, which keeps both alive until the callback ran. */
+
+static void timer_fired(sel_selector *sel, sel_timer *timer, void *arg) {
+  ltimer *t = arg;
+  lsel *s = t->owner;
+  (void)sel;
+  (void)timer;
+  t->timer = NULL;
+  t->state = T_DUE;
+  s->due[s->due_len++] = t;  /* room was made by call_later */
+}
+
+/* Moves timers[t] of the selector at sel_idx to the top of the stack. */
+static void take_timer(lua_State *L, int sel_idx, ltimer *t) {
+  sel_getuv(L, sel_idx);
+  lua_rawgeti(L, -1, UV_TIMERS);
+  lua_pushlightuserdata(L, t);
+  lua_rawget(L, -2);
+  lua_pushlightuserdata(L, t);
+  lua_pushnil(L);
+  lua_rawset(L, -4);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
+/* Runs the callbacks of the timers that fired, in order.  Each leaves the
+ * queue before it runs, so one that raises leaves the rest for later. */
+static void run_due(lua_State *L, lsel *s) {
+  while (s->due_head < s->due_len) {
+    ltimer *t = s->due[s->due_head++];
+    int i, n;
+    if (s->due_head == s->due_len) s->due_head = s->due_len = 0;
+    take_timer(L, 1, t);
+    if (t->state != T_DUE) {  /* cancelled after it fired */
+      lua_pop(L, 1);
+      continue;
+    }
+    t->state = T_DONE;
+    t->owner = NULL;
+    s->ntimers--;
+    sel_getuv(L, -1);
+    lua_replace(L, -2);
+    n = field_int(L, -1, "n");
+    luaL_checkstack(L, n + 1, "too many timer arguments");
+    for (i = 1; i <= n + 1; i++) lua_rawgeti(L, -i, i);
+    lua_remove(L, -(n + 2));
+    lua_call(L, n, 0);
+  }
+}
+
+static int l_call_later(lua_State *L) {
+  lsel *s = check_open(L);
+  lua_Number delay = luaL_checknumber(L, 2);
+  int nargs = lua_gettop(L) - 3;
+  ltimer *t;
+  int r, i;
+  if (delay != delay) return luaL_argerror(L, 2, "delay is NaN");
+  if (delay < 0) delay = 0;  /* as asyncio: as soon as possible */
+  if (delay > 1e9) return luaL_argerror(L, 2, "delay too large");
+  if (lua_type(L, 3) != LUA_TFUNCTION) {
+    if (!luaL_getmetafield(L, 3, "__call"))
+      return luaL_argerror(L, 3, "callable expected");
+    lua_pop(L, 1);
+  }
+  if (s->due_len + s->ntimers + 1 > s->due_cap) {
+    int cap = s->due_cap ? s->due_cap * 2 : 8;
+    ltimer **d = realloc(s->due, (size_t)cap * sizeof(*d));
+    if (d == NULL) return luaL_error(L, "not enough memory");
+    s->due = d;
+    s->due_cap = cap;
+  }
+  t = lua_newuserdata(L, sizeof(*t));
+  memset(t, 0, sizeof(*t));
+  luaL_setmetatable(L, TIMER_MT);
+  lua_createtable(L, nargs + 1, 2);
+  for (i = 0; i <= nargs; i++) {
+    lua_pushvalue(L, 3 + i);
+    lua_rawseti(L, -2, 1 + i);
+  }
+  lua_pushinteger(L, nargs);
+  lua_setfield(L, -2, "n");
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "sel");
+  sel_setuv(L, -2);
+  r = sel_call_later(s->sel, (double)delay, timer_fired, t, &t->timer);
+  if (r < 0) return luaL_error(L, "call_later: %s", sel_strerror(r));
+  t->owner = s;
+  t->state = T_ARMED;
+  s->ntimers++;
+  push_slot(L, UV_TIMERS);
+  lua_pushlightuserdata(L, t);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* timer:cancel() -> true if the callback was still to run. */
+static int l_timer_cancel(lua_State *L) {
+  ltimer *t = luaL_checkudata(L, 1, TIMER_MT);
+  if (t->state == T_DONE || t->owner == NULL) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  t->owner->ntimers--;
+  if (t->state == T_ARMED) {
+    sel_timer_cancel(t->timer);
+    t->timer = NULL;
+    sel_getuv(L, 1);
+    lua_getfield(L, -1, "sel");
+    take_timer(L, lua_gettop(L), t);
+  }
+  /* A due timer stays queued, and is skipped, so the queue never points
+   * at a collected object. */
+  t->state = T_DONE;
+  t->owner = NULL;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_timer_cancelled(lua_State *L) {
+  ltimer *t = luaL_checkudata(L, 1, TIMER_MT);
+  lua_pushboolean(L, t->state == T_DONE && t->timer == NULL &&
+                         t->owner == NULL);
+  return 1;
+}
+
+/* ---- waiting ---------------------------------------------------------------- */
+
+static double check_timeout(lua_State *L, int idx) {
+  lua_Number t;
+  if (lua_isnoneornil(L, idx)) return SEL_FOREVER;
+  t = luaL_checknumber(L, idx);
+  if (t != t) luaL_argerror(L, idx, "timeout is NaN");
+  return t <= 0 ? 0 : (double)t;
+}
+
+/* One select into the batch, then the timers that came due.  The selector
+ * is at index 1. */
+static void do_select(lua_State *L, lsel *s, double timeout) {
+  int n, i;
+  if (s->due_head < s->due_len) timeout = 0;
+  n = sel_select(s->sel, s->events, s->cap, timeout);
+  if (n < 0) luaL_error(L, "select: %s", sel_strerror(n));
+  for (i = 0; i < n; i++) {
+    const sel__key *k = (const sel__key *)s->events[i].key;
+    s->batch[i].fd = k->pub.fd;
+    s->batch[i].serial = k->serial;
+    s->batch[i].mask = s->events[i].mask;
+  }
+  s->n = n;
+  s->pos = 0;
+  run_due(L, s);
+}
+
+/* The next pair of the batch still worth reporting: pushes the key and
+ * returns the mask, or returns 0 at the end. */
+static int next_pair(lua_State *L, lsel *s, int map) {
+  while (s->sel != NULL && s->pos < s->n) {
+    const entry *e = &s->batch[s->pos++];
+    const sel__key *k = e->fd < s->sel->keys_len ? s->sel->keys[e->fd] : NULL;
+    int mask;
+    if (k == NULL || k->serial != e->serial) continue;
+    mask = e->mask & k->pub.events;
+    if (mask == 0) continue;
+    lua_rawgeti(L, map, e->fd);
+    return mask;
+  }
+  return 0;
+}
+
+/* The generic-for iterator; upvalues: the selector and its map. */
+static int l_iter(lua_State *L) {
+  lsel *s = lua_touserdata(L, lua_upvalueindex(1));
+  int mask = next_pair(L, s, lua_upvalueindex(2));
+  if (mask == 0) return 0;
+  lua_pushinteger(L, mask);
+  return 2;
+}
+
+static int l_select(lua_State *L) {
+  lsel *s = check_open(L);
+  do_select(L, s, check_timeout(L, 2));
+  push_slot(L, UV_ITER);
+  return 1;
+}
+
+/* Appends a traceback to a string error raised by a callback. */
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) return 1;
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* One select, then key.data(key.fileobj, mask) for each ready key.
+ * Returns the number of callbacks run; an error raised by one
+ * propagates, with its traceback, after the selector is left usable. */
+static int dispatch(lua_State *L, lsel *s, double timeout) {
+  int ran = 0, map, msgh, mask;
+  do_select(L, s, timeout);
+  lua_pushcfunction(L, traceback);
+  msgh = lua_gettop(L);
+  push_slot(L, UV_MAP);
+  map = lua_gettop(L);
+  while ((mask = next_pair(L, s, map)) != 0) {
+    lua_getfield(L, -1, "data");
+    lua_getfield(L, -2, "fileobj");
+    lua_remove(L, -3);
+    lua_pushinteger(L, mask);
+    if (lua_pcall(L, 2, 0, msgh) != LUA_OK) lua_error(L);
+    ran++;
+  }
+  lua_pop(L, 2);
+  return ran;
+}
+
+static int alive(const lsel *s) {
+  return s->sel != NULL &&
+         (sel_alive(s->sel) || s->due_head < s->due_len);
+}
+
+static int l_run(lua_State *L) {
+  lsel *s = check_open(L);
+  lua_settop(L, 1);
+  if (s->stop) {
+    s->stop = 0;
+    dispatch(L, s, 0);
+    return 0;
+  }
+  while (alive(s)) {
+    dispatch(L, s, SEL_FOREVER);
+    if (s->stop) {
+      s->stop = 0;
+      break;
+    }
+  }
+  return 0;
+}
+
+static int l_run_once(lua_State *L) {
+  lsel *s = check_open(L);
+  double timeout = check_timeout(L, 2);
+  lua_settop(L, 1);
+  lua_pushinteger(L, dispatch(L, s, timeout));
+  return 1;
+}
+
+static int l_stop(lua_State *L) {
+  lsel *s = check_open(L);
+  s->stop = 1;
+  return 0;
+}
+
+static int l_wakeup(lua_State *L) {
+  lsel *s = check_open(L);
+  sel_wakeup(s->sel);
+  return 0;
+}
+
+/* ---- life ------------------------------------------------------------------ */
+
+static int l_close(lua_State *L) {
+  lsel *s = check_sel(L);
+  if (s->sel == NULL) return 0;
+  sel_close(s->sel);
+  s->sel = NULL;
+  /* Timers still pending will never run: detach them. */
+  push_slot(L, UV_TIMERS);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    ltimer *t = lua_touserdata(L, -1);
+    t->state = T_DONE;
+    t->timer = NULL;
+    t->owner = NULL;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  free(s->events);
+  free(s->batch);
+  free(s->due);
+  s->events = NULL;
+  s->batch = NULL;
+  s->due = NULL;
+  s->cap = s->n = s->pos = 0;
+  s->due_head = s->due_len = s->due_cap = s->ntimers = 0;
+  /* Drop every key and timer now rather than at collection. */
+  sel_getuv(L, 1);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_OBJS);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_TIMERS);
+  push_slot(L, UV_MAP);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, -4);
+  }
+  lua_pop(L, 2);
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lsel *s = check_sel(L);
+  if (s->sel == NULL)
+    lua_pushfstring(L, "DefaultSelector (closed): %p", (void *)s);
+  else
+    lua_pushfstring(L, "DefaultSelector (%s, %d registered): %p",
+                    sel_backend(), sel_count(s->sel), (void *)s);
+  return 1;
+}
+
+static int l_new(lua_State *L) {
+  lsel *s = lua_newuserdata(L, sizeof(*s));
+  int r;
+  memset(s, 0, sizeof(*s));
+  luaL_setmetatable(L, SELECTOR_MT);
+  lua_createtable(L, 4, 0);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_MAP);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_OBJS);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_TIMERS);
+  lua_pushvalue(L, -2);
+  lua_rawgeti(L, -2, UV_MAP);
+  lua_pushcclosure(L, l_iter, 2);
+  lua_rawseti(L, -2, UV_ITER);
+  sel_setuv(L, -2);
+  r = sel_create(&s->sel);
+  if (r < 0) return luaL_error(L, "DefaultSelector: %s", sel_strerror(r));
+  return 1;
+}
+
+static int l_backend(lua_State *L) {
+  lua_pushstring(L, sel_backend());
+  return 1;
+}
+
+static const luaL_Reg selector_methods[] = {
+  {"register", l_register},
+  {"unregister", l_unregister},
+  {"modify", l_modify},
+  {"get_key", l_get_key},
+  {"get_map", l_get_map},
+  {"select", l_select},
+  {"call_later", l_call_later},
+  {"run", l_run},
+  {"run_once", l_run_once},
+  {"stop", l_stop},
+  {"wakeup", l_wakeup},
+  {"close", l_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg timer_methods[] = {
+  {"cancel", l_timer_cancel},
+  {"cancelled", l_timer_cancelled},
+  {NULL, NULL}
+};
+
+static const luaL_Reg functions[] = {
+  {"DefaultSelector", l_new},
+  {"backend", l_backend},
+  {NULL, NULL}
+};
+
+#if defined(_WIN32)
+__declspec(dllexport)
+#else
+__attribute__((visibility("default")))
+#endif
+int luaopen_selectors_core(lua_State *L);
+
+int luaopen_selectors_core(lua_State *L) {
+  luaL_newmetatable(L, SELECTOR_MT);
+  luaL_newlib(L, selector_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_close);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, l_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+
+  luaL_newmetatable(L, TIMER_MT);
+  luaL_newlib(L, timer_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+
+  luaL_newlib(L, functions);
+  lua_pushinteger(L, SEL_READ);
+  lua_setfield(L, -2, "EVENT_READ");
+  lua_pushinteger(L, SEL_WRITE);
+  lua_setfield(L, -2, "EVENT_WRITE");
+  return 1;
+}
