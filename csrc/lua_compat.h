@@ -77,6 +77,7 @@ static inline const char *luaL_tolstring(lua_State *L, int idx, size_t *len) {
         lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false");
         break;
       case LUA_TNIL:
+      case LUA_TNONE:
         lua_pushliteral(L, "nil");
         break;
       default:

@@ -101,6 +101,21 @@ static int file_handle_fd(lua_State *L, int idx) {
 #endif
 }
 
+/* A descriptor number: an integer, or a float with an integral value,
+ * which LuaSocket's getfd() returns on 5.3 and later.  -1 if out of range,
+ * -2 if it is no number. */
+static int number_fd(lua_State *L, int idx) {
+  lua_Number n;
+  if (lua_type(L, idx) != LUA_TNUMBER) return -2;
+  if (lua_isinteger(L, idx)) {
+    lua_Integer i = lua_tointeger(L, idx);
+    return i < 0 || i > 0x7fffffff ? -1 : (int)i;
+  }
+  n = lua_tonumber(L, idx);
+  if (n != floor(n)) return -2;
+  return n < 0 || n > 0x7fffffff ? -1 : (int)n;
+}
+
 /* The descriptor of a fileobj: an integer, a Lua file handle, or an object
  * with fileno() or getfd().  Returns -1 for an object that says it has no
  * descriptor (a closed one), -2 for something that is no fileobj at all.
@@ -109,12 +124,7 @@ static int to_fd(lua_State *L, int idx) {
   static const char *const methods[] = {"fileno", "getfd"};
   int t = lua_type(L, idx);
   size_t i;
-  if (t == LUA_TNUMBER) {
-    lua_Integer fd;
-    if (!lua_isinteger(L, idx)) return -2;
-    fd = lua_tointeger(L, idx);
-    return fd < 0 || fd > 0x7fffffff ? -1 : (int)fd;
-  }
+  if (t == LUA_TNUMBER) return number_fd(L, idx);
   if (t == LUA_TUSERDATA) {
     int fd = file_handle_fd(L, idx);
     if (fd != -2) return fd;
@@ -128,14 +138,11 @@ static int to_fd(lua_State *L, int idx) {
     }
     lua_pushvalue(L, idx);
     lua_call(L, 1, 1);
-    if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
-        lua_tointeger(L, -1) <= 0x7fffffff) {
-      int fd = (int)lua_tointeger(L, -1);
+    {
+      int fd = number_fd(L, -1);
       lua_pop(L, 1);
-      return fd;
+      return fd < 0 ? -1 : fd;
     }
-    lua_pop(L, 1);
-    return -1;
   }
   return -2;
 }
@@ -176,8 +183,8 @@ static void find_key(lua_State *L, int idx) {
       lua_pushnil(L);
       return;
     }
-  } else if (lua_isinteger(L, idx)) {
-    lua_pushvalue(L, idx);
+  } else if (number_fd(L, idx) >= 0) {
+    lua_pushinteger(L, number_fd(L, idx));
   } else {
     lua_pushnil(L);
     return;
@@ -268,10 +275,10 @@ static void reserve(lua_State *L, lsel *s, int n) {
 
 static int l_register(lua_State *L) {
   lsel *s = check_open(L);
-  int fd = check_fd(L, 2);
-  int events = check_events(L, 3);
-  int r;
+  int fd, events, r;
   lua_settop(L, 4);
+  fd = check_fd(L, 2);
+  events = check_events(L, 3);
   reserve(L, s, sel_count(s->sel) + 1);
   r = sel_register(s->sel, fd, events, NULL, NULL, NULL);
   if (r == UV_EEXIST)
