@@ -154,11 +154,13 @@ describe("DefaultSelector", function()
         "bad argument #2 to 'register' (invalid events: nil)")
     end)
 
+    local not_a_fileobj = "bad argument #1 to 'register' (expected a descriptor, "
+      .. "an object with fileno() or getfd(), or a file handle)"
     local bad_fileobjs = {
       {"a negative descriptor", -1, "bad argument #1 to 'register' (invalid file descriptor: -1)"},
-      {"a string", "x", "bad argument #1 to 'register' (expected a descriptor, an object with fileno() or getfd(), or a file handle)"},
-      {"a plain table", {}, "bad argument #1 to 'register' (expected a descriptor, an object with fileno() or getfd(), or a file handle)"},
-      {"nil", nil, "bad argument #1 to 'register' (expected a descriptor, an object with fileno() or getfd(), or a file handle)"},
+      {"a string", "x", not_a_fileobj},
+      {"a plain table", {}, not_a_fileobj},
+      {"nil", nil, not_a_fileobj},
       {"a fileno() that returns nothing", {fileno = function() end}, nil},
     }
     for _, case in ipairs(bad_fileobjs) do
