@@ -356,7 +356,7 @@ int sel_modify(sel_selector *sel, int fd, int events, sel_io_cb callback,
 
 int sel_get_key(const sel_selector *sel, int fd, sel_key **keyp) {
   sel__key *k;
-  if (sel == NULL || keyp == NULL) return UV_EINVAL;
+  if (sel == NULL || sel->closing || keyp == NULL) return UV_EINVAL;
   k = lookup(sel, fd);
   if (k == NULL) return UV_ENOENT;
   *keyp = &k->pub;
@@ -364,12 +364,12 @@ int sel_get_key(const sel_selector *sel, int fd, sel_key **keyp) {
 }
 
 int sel_count(const sel_selector *sel) {
-  return sel == NULL ? UV_EINVAL : sel->nkeys;
+  return sel == NULL || sel->closing ? UV_EINVAL : sel->nkeys;
 }
 
 sel_key *sel_next_key(const sel_selector *sel, int after_fd) {
   int fd;
-  if (sel == NULL) return NULL;
+  if (sel == NULL || sel->closing || after_fd >= sel->keys_len) return NULL;
   for (fd = after_fd < 0 ? 0 : after_fd + 1; fd < sel->keys_len; fd++)
     if (sel->keys[fd] != NULL) return &sel->keys[fd]->pub;
   return NULL;
@@ -532,7 +532,7 @@ int sel_run(sel_selector *sel) {
 }
 
 int sel_stop(sel_selector *sel) {
-  if (sel == NULL) return UV_EINVAL;
+  if (sel == NULL || sel->closing) return UV_EINVAL;
   sel->stop = 1;
   return 0;
 }

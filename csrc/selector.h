@@ -188,16 +188,18 @@ SEL_API int sel_modify(sel_selector *sel, int fd, int events,
                        sel_io_cb callback, void *data, sel_key **keyp);
 
 /* Sets *keyp to the registration of fd.  Errors: UV_EINVAL (NULL
- * argument), UV_ENOENT (not registered). */
+ * argument, selector closing), UV_ENOENT (not registered). */
 SEL_API int sel_get_key(const sel_selector *sel, int fd, sel_key **keyp);
 
-/* The number of registrations (>= 0), or UV_EINVAL. */
+/* The number of registrations (>= 0), or UV_EINVAL (sel NULL, selector
+ * closing). */
 SEL_API int sel_count(const sel_selector *sel);
 
 /*
  * Iterates the registrations in descriptor order: the first key whose fd
- * is greater than after_fd, or NULL.  Start with -1.  Unregistering the
- * returned key before the next call is allowed.
+ * is greater than after_fd, or NULL (also for a closing selector).  Start
+ * with -1.  Unregistering the returned key before the next call is
+ * allowed.
  */
 SEL_API sel_key *sel_next_key(const sel_selector *sel, int after_fd);
 
@@ -242,7 +244,7 @@ SEL_API int sel_run(sel_selector *sel);
 
 /* Makes sel_run() return once the current dispatch is over.  Selector
  * thread only (from another thread, use sel_wakeup() and let a callback
- * stop it).  Errors: UV_EINVAL (sel NULL). */
+ * stop it).  Errors: UV_EINVAL (sel NULL, selector closing). */
 SEL_API int sel_stop(sel_selector *sel);
 
 /* Non-zero while something is registered or a timer is pending. */
@@ -253,7 +255,7 @@ SEL_API int sel_alive(const sel_selector *sel);
  * nothing else happened).  Safe from any thread and from a signal
  * handler; calls coalesce.  A wake-up made while no select is waiting is
  * kept: the next select returns at once, once.  Must not race with
- * sel_close().  Errors: UV_EINVAL (sel NULL).
+ * sel_close().  Errors: UV_EINVAL (sel NULL, selector closing).
  */
 SEL_API int sel_wakeup(sel_selector *sel);
 

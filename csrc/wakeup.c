@@ -24,6 +24,6 @@ int sel__wakeup_init(sel_selector *sel) {
 }
 
 int sel_wakeup(sel_selector *sel) {
-  if (sel == NULL) return UV_EINVAL;
+  if (sel == NULL || sel->closing) return UV_EINVAL;
   return uv_async_send(&sel->wakeup);
 }
