@@ -124,7 +124,10 @@ SEL_API int sel_create(sel_selector **selp);
  * uv_run(loop, UV_RUN_DEFAULT) going as any libuv handle would.  When the
  * caller runs the loop itself, callbacks of ready keys and due timers run
  * straight from its uv_run(); sel_select() on such a loop runs the loop's
- * other handles too.  Errors: UV_EINVAL (a NULL argument), UV_ENOMEM.
+ * other handles too.  Two selectors on one loop are to each other as the
+ * caller is: while one selects, the other's callbacks run straight from
+ * inside that loop iteration, and a select made from them returns
+ * UV_EBUSY.  Errors: UV_EINVAL (a NULL argument), UV_ENOMEM.
  */
 SEL_API int sel_create_on(sel_selector **selp, uv_loop_t *loop);
 
