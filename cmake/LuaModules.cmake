@@ -7,9 +7,11 @@
 # provides its symbols, as Debian and luarocks expect.
 option(SEL_BUILD_LUA "Build the Lua modules for every Lua found" ON)
 
-set(SEL_LUA_MODULES
-  core csrc/lua_selector.c
-  socket csrc/lua_socket.c)
+# The C modules and their sources; the core of the selector itself comes
+# from selector_static.
+set(SEL_LUA_MODULES core socket)
+set(SEL_LUA_core_SOURCES csrc/lua_selector.c csrc/lua_timer.c)
+set(SEL_LUA_socket_SOURCES csrc/lua_socket.c)
 
 set(SEL_LUA_VERSIONS "")
 if(SEL_BUILD_LUA)
@@ -22,14 +24,9 @@ if(SEL_BUILD_LUA)
       continue()
     endif()
     list(APPEND SEL_LUA_VERSIONS ${ver})
-    set(names ${SEL_LUA_MODULES})
-    while(names)
-      list(POP_FRONT names mod src)
-      if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${src})
-        continue()
-      endif()
+    foreach(mod ${SEL_LUA_MODULES})
       set(t lua${id}_${mod})
-      add_library(${t} MODULE ${src})
+      add_library(${t} MODULE ${SEL_LUA_${mod}_SOURCES})
       target_include_directories(${t} PRIVATE ${SEL_LUA_${id}_INCLUDE_DIRS}
                                                ${CMAKE_CURRENT_SOURCE_DIR}/csrc)
       target_compile_options(${t} PRIVATE ${SEL_WARNINGS})
@@ -38,7 +35,7 @@ if(SEL_BUILD_LUA)
       set_target_properties(${t} PROPERTIES PREFIX "" OUTPUT_NAME ${mod}
         C_VISIBILITY_PRESET default
         LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lua/${ver}/selectors)
-    endwhile()
+    endforeach()
   endforeach()
   message(STATUS "Lua modules for: ${SEL_LUA_VERSIONS}")
 endif()

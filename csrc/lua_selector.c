@@ -1,7 +1,7 @@
 /*
  * lua_selector.c - the Lua module "selectors.core": DefaultSelector, its
- * keys, select/run/stop/wakeup and call_later timers, as SPEC.md's Lua
- * contract describes them, over the C core in selector.c.
+ * keys and select/run/stop/wakeup, as SPEC.md's Lua contract describes
+ * them, over the C core in selector.c.  Its timers are in lua_timer.c.
  *
  * A selector is a full userdata whose user value is a table holding the
  * Lua side of its state: the live map fd -> key, the index fileobj -> key
@@ -17,46 +17,11 @@
  * timers) run outside the C core, with plain Lua calls, so their errors
  * propagate out of select/run and leave everything consistent.
  */
-#include "lua_compat.h"
-#include "sel_internal.h"
+#include "lua_selector.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SELECTOR_MT "selectors.DefaultSelector"
-#define TIMER_MT "selectors.Timer"
-
-/* Slots of the user value table. */
-enum { UV_MAP = 1, UV_OBJS, UV_TIMERS, UV_ITER };
-
-typedef struct entry {
-  int fd;
-  unsigned serial;
-  int mask;
-} entry;
-
-typedef struct ltimer ltimer;
-
-typedef struct lsel {
-  sel_selector *sel;    /* NULL once closed */
-  sel_event *events;    /* filled by sel_select() */
-  entry *batch;         /* what the iterator and run() walk */
-  int cap;              /* capacity of events and batch */
-  int n, pos;           /* batch length, next entry */
-  ltimer **due;         /* timers fired, callbacks not yet run */
-  int due_head, due_len, due_cap;
-  int ntimers;          /* armed or due */
-  int stop;             /* stop() called, not yet seen by run() */
-} lsel;
-
-struct ltimer {
-  sel_timer *timer;     /* while armed */
-  lsel *owner;          /* NULL once done or the selector closed */
-  int state;
-};
-
-enum { T_ARMED, T_DUE, T_DONE };
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -64,14 +29,14 @@ static lsel *check_sel(lua_State *L) {
   return luaL_checkudata(L, 1, SELECTOR_MT);
 }
 
-static lsel *check_open(lua_State *L) {
+lsel *sel__lua_check_open(lua_State *L) {
   lsel *s = check_sel(L);
   if (s->sel == NULL) luaL_error(L, "selector is closed");
   return s;
 }
 
 /* Pushes slot `slot` of the user value of the selector at index 1. */
-static void push_slot(lua_State *L, int slot) {
+void sel__lua_push_slot(lua_State *L, int slot) {
   sel_getuv(L, 1);
   lua_rawgeti(L, -1, slot);
   lua_remove(L, -2);
@@ -169,7 +134,7 @@ static int to_fd_protected(lua_State *L) {
  * by its descriptor. */
 static void find_key(lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TNUMBER) {
-    push_slot(L, UV_OBJS);
+    sel__lua_push_slot(L, UV_OBJS);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     lua_remove(L, -2);
@@ -189,7 +154,7 @@ static void find_key(lua_State *L, int idx) {
     lua_pushnil(L);
     return;
   }
-  push_slot(L, UV_MAP);
+  sel__lua_push_slot(L, UV_MAP);
   lua_insert(L, -2);
   lua_rawget(L, -2);
   lua_remove(L, -2);
@@ -202,7 +167,7 @@ static void check_key(lua_State *L, int idx, const char *fname) {
                luaL_tolstring(L, idx, NULL));
 }
 
-static int field_int(lua_State *L, int idx, const char *name) {
+int sel__lua_field_int(lua_State *L, int idx, const char *name) {
   int v;
   lua_getfield(L, idx, name);
   v = (int)lua_tointeger(L, -1);
@@ -213,13 +178,13 @@ static int field_int(lua_State *L, int idx, const char *name) {
 /* Stores key (at the top) under its fd and, for objects, its fileobj. */
 static void index_key(lua_State *L, int fd) {
   int key = lua_gettop(L);
-  push_slot(L, UV_MAP);
+  sel__lua_push_slot(L, UV_MAP);
   lua_pushvalue(L, key);
   lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
   lua_getfield(L, key, "fileobj");
   if (lua_type(L, -1) != LUA_TNUMBER) {
-    push_slot(L, UV_OBJS);
+    sel__lua_push_slot(L, UV_OBJS);
     lua_pushvalue(L, -2);
     lua_pushvalue(L, key);
     lua_rawset(L, -3);
@@ -229,13 +194,13 @@ static void index_key(lua_State *L, int fd) {
 }
 
 static void unindex_key(lua_State *L, int key, int fd) {
-  push_slot(L, UV_MAP);
+  sel__lua_push_slot(L, UV_MAP);
   lua_pushnil(L);
   lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
   lua_getfield(L, key, "fileobj");
   if (lua_type(L, -1) != LUA_TNUMBER) {
-    push_slot(L, UV_OBJS);
+    sel__lua_push_slot(L, UV_OBJS);
     lua_pushvalue(L, -2);
     lua_pushnil(L);
     lua_rawset(L, -3);
@@ -274,7 +239,7 @@ static void reserve(lua_State *L, lsel *s, int n) {
 /* ---- registrations --------------------------------------------------------- */
 
 static int l_register(lua_State *L) {
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   int fd, events, r;
   lua_settop(L, 4);
   fd = check_fd(L, 2);
@@ -294,23 +259,23 @@ static int l_register(lua_State *L) {
 
 static int l_unregister(lua_State *L) {
   int fd;
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   lua_settop(L, 2);
   check_key(L, 2, "unregister");
-  fd = field_int(L, 3, "fd");
+  fd = sel__lua_field_int(L, 3, "fd");
   sel_unregister(s->sel, fd, NULL);
   unindex_key(L, 3, fd);
   return 1;
 }
 
 static int l_modify(lua_State *L) {
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   int events, fd, r;
   lua_settop(L, 4);
   check_key(L, 2, "modify");
   events = check_events(L, 3);
-  fd = field_int(L, 5, "fd");
-  if (events == field_int(L, 5, "events")) {
+  fd = sel__lua_field_int(L, 5, "fd");
+  if (events == sel__lua_field_int(L, 5, "events")) {
     /* Only the data changes: the same key, as in Python. */
     lua_pushvalue(L, 4);
     lua_setfield(L, 5, "data");
@@ -327,7 +292,7 @@ static int l_modify(lua_State *L) {
 }
 
 static int l_get_key(lua_State *L) {
-  check_open(L);
+  sel__lua_check_open(L);
   lua_settop(L, 2);
   check_key(L, 2, "get_key");
   return 1;
@@ -374,7 +339,7 @@ static int l_get_map(lua_State *L) {
   if (s->sel == NULL) return 0;
   lua_newtable(L);
   lua_createtable(L, 0, 4);
-  push_slot(L, UV_MAP);
+  sel__lua_push_slot(L, UV_MAP);
 #if LUA_VERSION_NUM < 502
   lua_pushnil(L);
   while (lua_next(L, -2)) {
@@ -393,137 +358,6 @@ static int l_get_map(lua_State *L) {
   lua_pushliteral(L, "selector map");
   lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
-  return 1;
-}
-
-/* ---- timers ---------------------------------------------------------------- */
-
-/* A timer's user value is {fn, args..., n = #args, sel = selector}; the
- * selector's UV_TIMERS maps each armed or due timer (as a light userdata)
- * to the timer object, which keeps both alive until the callback ran. */
-
-static void timer_fired(sel_selector *sel, sel_timer *timer, void *arg) {
-  ltimer *t = arg;
-  lsel *s = t->owner;
-  (void)sel;
-  (void)timer;
-  t->timer = NULL;
-  t->state = T_DUE;
-  s->due[s->due_len++] = t;  /* room was made by call_later */
-}
-
-/* Moves timers[t] of the selector at sel_idx to the top of the stack. */
-static void take_timer(lua_State *L, int sel_idx, ltimer *t) {
-  sel_getuv(L, sel_idx);
-  lua_rawgeti(L, -1, UV_TIMERS);
-  lua_pushlightuserdata(L, t);
-  lua_rawget(L, -2);
-  lua_pushlightuserdata(L, t);
-  lua_pushnil(L);
-  lua_rawset(L, -4);
-  lua_replace(L, -3);
-  lua_pop(L, 1);
-}
-
-/* Runs the callbacks of the timers that fired, in order.  Each leaves the
- * queue before it runs, so one that raises leaves the rest for later. */
-static void run_due(lua_State *L, lsel *s) {
-  while (s->due_head < s->due_len) {
-    ltimer *t = s->due[s->due_head++];
-    int i, n;
-    if (s->due_head == s->due_len) s->due_head = s->due_len = 0;
-    take_timer(L, 1, t);
-    if (t->state != T_DUE) {  /* cancelled after it fired */
-      lua_pop(L, 1);
-      continue;
-    }
-    t->state = T_DONE;
-    t->owner = NULL;
-    s->ntimers--;
-    sel_getuv(L, -1);
-    lua_replace(L, -2);
-    n = field_int(L, -1, "n");
-    luaL_checkstack(L, n + 1, "too many timer arguments");
-    for (i = 1; i <= n + 1; i++) lua_rawgeti(L, -i, i);
-    lua_remove(L, -(n + 2));
-    lua_call(L, n, 0);
-  }
-}
-
-static int l_call_later(lua_State *L) {
-  lsel *s = check_open(L);
-  lua_Number delay = luaL_checknumber(L, 2);
-  int nargs = lua_gettop(L) - 3;
-  ltimer *t;
-  int r, i;
-  if (delay != delay) return luaL_argerror(L, 2, "delay is NaN");
-  if (delay < 0) delay = 0;  /* as asyncio: as soon as possible */
-  if (delay > 1e9) return luaL_argerror(L, 2, "delay too large");
-  if (lua_type(L, 3) != LUA_TFUNCTION) {
-    if (!luaL_getmetafield(L, 3, "__call"))
-      return luaL_argerror(L, 3, "callable expected");
-    lua_pop(L, 1);
-  }
-  if (s->due_len + s->ntimers + 1 > s->due_cap) {
-    int cap = s->due_cap ? s->due_cap * 2 : 8;
-    ltimer **d = realloc(s->due, (size_t)cap * sizeof(*d));
-    if (d == NULL) return luaL_error(L, "not enough memory");
-    s->due = d;
-    s->due_cap = cap;
-  }
-  t = lua_newuserdata(L, sizeof(*t));
-  memset(t, 0, sizeof(*t));
-  luaL_setmetatable(L, TIMER_MT);
-  lua_createtable(L, nargs + 1, 2);
-  for (i = 0; i <= nargs; i++) {
-    lua_pushvalue(L, 3 + i);
-    lua_rawseti(L, -2, 1 + i);
-  }
-  lua_pushinteger(L, nargs);
-  lua_setfield(L, -2, "n");
-  lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "sel");
-  sel_setuv(L, -2);
-  r = sel_call_later(s->sel, (double)delay, timer_fired, t, &t->timer);
-  if (r < 0) return luaL_error(L, "call_later: %s", sel_strerror(r));
-  t->owner = s;
-  t->state = T_ARMED;
-  s->ntimers++;
-  push_slot(L, UV_TIMERS);
-  lua_pushlightuserdata(L, t);
-  lua_pushvalue(L, -3);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-  return 1;
-}
-
-/* timer:cancel() -> true if the callback was still to run. */
-static int l_timer_cancel(lua_State *L) {
-  ltimer *t = luaL_checkudata(L, 1, TIMER_MT);
-  if (t->state == T_DONE || t->owner == NULL) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
-  t->owner->ntimers--;
-  if (t->state == T_ARMED) {
-    sel_timer_cancel(t->timer);
-    t->timer = NULL;
-    sel_getuv(L, 1);
-    lua_getfield(L, -1, "sel");
-    take_timer(L, lua_gettop(L), t);
-  }
-  /* A due timer stays queued, and is skipped, so the queue never points
-   * at a collected object. */
-  t->state = T_DONE;
-  t->owner = NULL;
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static int l_timer_cancelled(lua_State *L) {
-  ltimer *t = luaL_checkudata(L, 1, TIMER_MT);
-  lua_pushboolean(L, t->state == T_DONE && t->timer == NULL &&
-                         t->owner == NULL);
   return 1;
 }
 
@@ -552,7 +386,7 @@ static void do_select(lua_State *L, lsel *s, double timeout) {
   }
   s->n = n;
   s->pos = 0;
-  run_due(L, s);
+  sel__lua_run_due(L, s);
 }
 
 /* The next pair of the batch still worth reporting: pushes the key and
@@ -581,9 +415,9 @@ static int l_iter(lua_State *L) {
 }
 
 static int l_select(lua_State *L) {
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   do_select(L, s, check_timeout(L, 2));
-  push_slot(L, UV_ITER);
+  sel__lua_push_slot(L, UV_ITER);
   return 1;
 }
 
@@ -603,7 +437,7 @@ static int dispatch(lua_State *L, lsel *s, double timeout) {
   do_select(L, s, timeout);
   lua_pushcfunction(L, traceback);
   msgh = lua_gettop(L);
-  push_slot(L, UV_MAP);
+  sel__lua_push_slot(L, UV_MAP);
   map = lua_gettop(L);
   while ((mask = next_pair(L, s, map)) != 0) {
     lua_getfield(L, -1, "data");
@@ -623,7 +457,7 @@ static int alive(const lsel *s) {
 }
 
 static int l_run(lua_State *L) {
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   lua_settop(L, 1);
   if (s->stop) {
     s->stop = 0;
@@ -641,7 +475,7 @@ static int l_run(lua_State *L) {
 }
 
 static int l_run_once(lua_State *L) {
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   double timeout = check_timeout(L, 2);
   lua_settop(L, 1);
   lua_pushinteger(L, dispatch(L, s, timeout));
@@ -649,13 +483,13 @@ static int l_run_once(lua_State *L) {
 }
 
 static int l_stop(lua_State *L) {
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   s->stop = 1;
   return 0;
 }
 
 static int l_wakeup(lua_State *L) {
-  lsel *s = check_open(L);
+  lsel *s = sel__lua_check_open(L);
   sel_wakeup(s->sel);
   return 0;
 }
@@ -667,17 +501,7 @@ static int l_close(lua_State *L) {
   if (s->sel == NULL) return 0;
   sel_close(s->sel);
   s->sel = NULL;
-  /* Timers still pending will never run: detach them. */
-  push_slot(L, UV_TIMERS);
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    ltimer *t = lua_touserdata(L, -1);
-    t->state = T_DONE;
-    t->timer = NULL;
-    t->owner = NULL;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
+  sel__lua_detach_timers(L);
   free(s->events);
   free(s->batch);
   free(s->due);
@@ -692,7 +516,7 @@ static int l_close(lua_State *L) {
   lua_rawseti(L, -2, UV_OBJS);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_TIMERS);
-  push_slot(L, UV_MAP);
+  sel__lua_push_slot(L, UV_MAP);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
@@ -748,18 +572,12 @@ static const luaL_Reg selector_methods[] = {
   {"get_key", l_get_key},
   {"get_map", l_get_map},
   {"select", l_select},
-  {"call_later", l_call_later},
+  {"call_later", sel__lua_call_later},
   {"run", l_run},
   {"run_once", l_run_once},
   {"stop", l_stop},
   {"wakeup", l_wakeup},
   {"close", l_close},
-  {NULL, NULL}
-};
-
-static const luaL_Reg timer_methods[] = {
-  {"cancel", l_timer_cancel},
-  {"cancelled", l_timer_cancelled},
   {NULL, NULL}
 };
 
@@ -788,10 +606,7 @@ int luaopen_selectors_core(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
 
-  luaL_newmetatable(L, TIMER_MT);
-  luaL_newlib(L, timer_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  sel__lua_open_timer(L);
 
   luaL_newlib(L, functions);
   lua_pushinteger(L, SEL_READ);

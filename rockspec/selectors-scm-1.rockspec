@@ -30,6 +30,7 @@ external_dependencies = {
 
 local core_sources = {
   "csrc/lua_selector.c",
+  "csrc/lua_timer.c",
   "csrc/selector.c",
   "csrc/timer.c",
   "csrc/wakeup.c",

@@ -1,0 +1,57 @@
+/*
+ * lua_selector.h - what the two files of the Lua module selectors.core
+ * share: the selector userdata (lua_selector.c) and its timers
+ * (lua_timer.c).  Private to the binding; nothing here is installed.
+ */
+#ifndef SEL_LUA_SELECTOR_H
+#define SEL_LUA_SELECTOR_H
+
+#include "lua_compat.h"
+#include "sel_internal.h"
+
+#define SELECTOR_MT "selectors.DefaultSelector"
+#define TIMER_MT "selectors.Timer"
+
+/* Slots of the user value table. */
+enum { UV_MAP = 1, UV_OBJS, UV_TIMERS, UV_ITER };
+
+typedef struct entry {
+  int fd;
+  unsigned serial;
+  int mask;
+} entry;
+
+typedef struct ltimer ltimer;
+
+typedef struct lsel {
+  sel_selector *sel;    /* NULL once closed */
+  sel_event *events;    /* filled by sel_select() */
+  entry *batch;         /* what the iterator and run() walk */
+  int cap;              /* capacity of events and batch */
+  int n, pos;           /* batch length, next entry */
+  ltimer **due;         /* timers fired, callbacks not yet run */
+  int due_head, due_len, due_cap;
+  int ntimers;          /* armed or due */
+  int stop;             /* stop() called, not yet seen by run() */
+} lsel;
+
+struct ltimer {
+  sel_timer *timer;     /* while armed */
+  lsel *owner;          /* NULL once done or the selector closed */
+  int state;
+};
+
+enum { T_ARMED, T_DUE, T_DONE };
+
+/* lua_selector.c */
+lsel *sel__lua_check_open(lua_State *L);
+void sel__lua_push_slot(lua_State *L, int slot);
+int sel__lua_field_int(lua_State *L, int idx, const char *name);
+
+/* lua_timer.c */
+int sel__lua_call_later(lua_State *L);
+void sel__lua_run_due(lua_State *L, lsel *s);
+void sel__lua_detach_timers(lua_State *L);
+void sel__lua_open_timer(lua_State *L);
+
+#endif /* SEL_LUA_SELECTOR_H */
