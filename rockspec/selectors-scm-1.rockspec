@@ -49,7 +49,12 @@ build = {
       libraries = { "uv" },
     },
     ["selectors.socket"] = {
-      sources = { "csrc/lua_socket.c" },
+      sources = {
+        "csrc/lua_socket.c",
+        "csrc/lua_socket_module.c",
+        "csrc/lua_sockaddr.c",
+        "csrc/lua_sockopt.c",
+      },
       defines = { "_GNU_SOURCE" },
       incdirs = { "csrc" },
     },
