@@ -7,11 +7,12 @@
 # provides its symbols, as Debian and luarocks expect.
 option(SEL_BUILD_LUA "Build the Lua modules for every Lua found" ON)
 
-# The C modules and their sources; the core of the selector itself comes
-# from selector_static.
+# The C modules and their sources; the selector's C core comes into
+# selectors.core from selector_static (selectors.socket needs none of it).
 set(SEL_LUA_MODULES core socket)
 set(SEL_LUA_core_SOURCES csrc/lua_selector.c csrc/lua_timer.c)
-set(SEL_LUA_socket_SOURCES csrc/lua_socket.c)
+set(SEL_LUA_socket_SOURCES csrc/lua_socket.c csrc/lua_socket_module.c
+                           csrc/lua_sockaddr.c csrc/lua_sockopt.c)
 
 set(SEL_LUA_VERSIONS "")
 if(SEL_BUILD_LUA)
@@ -31,7 +32,9 @@ if(SEL_BUILD_LUA)
                                                ${CMAKE_CURRENT_SOURCE_DIR}/csrc)
       target_compile_options(${t} PRIVATE ${SEL_WARNINGS})
       target_compile_definitions(${t} PRIVATE _GNU_SOURCE)
-      target_link_libraries(${t} PRIVATE selector_static)
+      if(mod STREQUAL "core")
+        target_link_libraries(${t} PRIVATE selector_static)
+      endif()
       set_target_properties(${t} PROPERTIES PREFIX "" OUTPUT_NAME ${mod}
         C_VISIBILITY_PRESET default
         LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/lua/${ver}/selectors)

@@ -90,6 +90,14 @@ struct sel_selector {
   uv_loop_t own_loop_storage;
 };
 
+/* Seconds to whole milliseconds, rounded up, for libuv's timers; done
+ * without ceil() so that the library needs no libm.  0 <= s <= 1e9. */
+static inline uint64_t sel__ms(double s) {
+  double ms = s * 1000.0;
+  uint64_t whole = (uint64_t)ms;
+  return (double)whole < ms ? whole + 1 : whole;
+}
+
 /* selector.c */
 void sel__handle_released(sel_selector *sel);
 

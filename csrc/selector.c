@@ -432,7 +432,7 @@ static void poll_loop(sel_selector *sel, double timeout) {
     if (!forever) {
       uv_update_time(sel->loop);
       uv_timer_start(&sel->deadline, deadline_cb,
-                     (uint64_t)ceil(timeout * 1000.0), 0);
+                     sel__ms(timeout), 0);
     }
     do
       uv_run(sel->loop, UV_RUN_ONCE);

@@ -10,7 +10,6 @@
  */
 #include "sel_internal.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 static void timer_closed(uv_handle_t *handle) {
@@ -103,7 +102,7 @@ int sel_call_later(sel_selector *sel, double delay, sel_timer_cb cb,
   /* The loop's clock is only refreshed by uv_run(); without this, time
    * spent since the last select would count against the delay. */
   uv_update_time(sel->loop);
-  uv_timer_start(&t->handle, fired, (uint64_t)ceil(delay * 1000.0), 0);
+  uv_timer_start(&t->handle, fired, sel__ms(delay), 0);
   if (timerp != NULL) *timerp = t;
   return 0;
 }
