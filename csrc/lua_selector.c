@@ -42,15 +42,14 @@ void sel__lua_push_slot(lua_State *L, int slot) {
   lua_remove(L, -2);
 }
 
+/* Events must be an integer; an integral float (1.0) counts, so that every
+ * Lua version, 5.1 included, where the two are one, agrees. */
 static int check_events(lua_State *L, int idx) {
-  lua_Integer ev;
-  if (!lua_isinteger(L, idx))
+  lua_Number ev = lua_tonumber(L, idx);
+  if (lua_type(L, idx) != LUA_TNUMBER || ev != floor(ev) ||
+      ev < SEL_READ || ev > (SEL_READ | SEL_WRITE))
     return luaL_argerror(L, idx, lua_pushfstring(L, "invalid events: %s",
                                                  luaL_tolstring(L, idx, NULL)));
-  ev = lua_tointeger(L, idx);
-  if (ev == 0 || (ev & ~(lua_Integer)(SEL_READ | SEL_WRITE)) != 0)
-    return luaL_argerror(L, idx, lua_pushfstring(L, "invalid events: %d",
-                                                 (int)ev));
   return (int)ev;
 }
 
@@ -129,42 +128,44 @@ static int to_fd_protected(lua_State *L) {
   return 1;
 }
 
-/* Pushes the key registered for the fileobj at idx, or nil: by the object
- * itself first (works after it was closed, as Python's lookup does), then
- * by its descriptor. */
-static void find_key(lua_State *L, int idx) {
+/* Pushes the key registered for the fileobj at idx and returns its fd, or
+ * pushes nil and returns -1: by the object itself first (works after it was
+ * closed, as Python's lookup does), then by its descriptor. */
+static int find_key(lua_State *L, int idx) {
+  int fd;
   if (lua_type(L, idx) != LUA_TNUMBER) {
     sel__lua_push_slot(L, UV_OBJS);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     lua_remove(L, -2);
-    if (!lua_isnil(L, -1)) return;
-    lua_pop(L, 1);
-    /* An object that raises in fileno() is simply not found. */
-    lua_pushcfunction(L, to_fd_protected);
-    lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_tointeger(L, -1) < 0) {
+    if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
-      lua_pushnil(L);
-      return;
+      /* An object that raises in fileno() is simply not found. */
+      lua_pushcfunction(L, to_fd_protected);
+      lua_pushvalue(L, idx);
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK) lua_pushinteger(L, -1);
     }
-  } else if (number_fd(L, idx) >= 0) {
-    lua_pushinteger(L, number_fd(L, idx));
+    fd = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : -1;
+    lua_pop(L, 1);
   } else {
+    fd = number_fd(L, idx);
+  }
+  if (fd < 0) {
     lua_pushnil(L);
-    return;
+    return -1;
   }
   sel__lua_push_slot(L, UV_MAP);
-  lua_insert(L, -2);
-  lua_rawget(L, -2);
+  lua_rawgeti(L, -1, fd);
   lua_remove(L, -2);
+  return lua_isnil(L, -1) ? -1 : fd;
 }
 
-static void check_key(lua_State *L, int idx, const char *fname) {
-  find_key(L, idx);
-  if (lua_isnil(L, -1))
+static int check_key(lua_State *L, int idx, const char *fname) {
+  int fd = find_key(L, idx);
+  if (fd < 0)
     luaL_error(L, "%s: %s is not registered", fname,
                luaL_tolstring(L, idx, NULL));
+  return fd;
 }
 
 int sel__lua_field_int(lua_State *L, int idx, const char *name) {
@@ -175,37 +176,43 @@ int sel__lua_field_int(lua_State *L, int idx, const char *name) {
   return v;
 }
 
-/* Stores key (at the top) under its fd and, for objects, its fileobj. */
-static void index_key(lua_State *L, int fd) {
+/* Records the key at the top under fd, with the fileobj at `fileobj`. */
+static void index_key(lua_State *L, int fd, int fileobj) {
   int key = lua_gettop(L);
   sel__lua_push_slot(L, UV_MAP);
   lua_pushvalue(L, key);
   lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
-  lua_getfield(L, key, "fileobj");
-  if (lua_type(L, -1) != LUA_TNUMBER) {
+  sel__lua_push_slot(L, UV_FILEOBJS);
+  lua_pushvalue(L, fileobj);
+  lua_rawseti(L, -2, fd);
+  lua_pop(L, 1);
+  if (lua_type(L, fileobj) != LUA_TNUMBER) {
     sel__lua_push_slot(L, UV_OBJS);
-    lua_pushvalue(L, -2);
-    lua_pushvalue(L, key);
+    lua_pushvalue(L, fileobj);
+    lua_pushinteger(L, fd);
     lua_rawset(L, -3);
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
 }
 
-static void unindex_key(lua_State *L, int key, int fd) {
-  sel__lua_push_slot(L, UV_MAP);
-  lua_pushnil(L);
-  lua_rawseti(L, -2, fd);
-  lua_pop(L, 1);
-  lua_getfield(L, key, "fileobj");
-  if (lua_type(L, -1) != LUA_TNUMBER) {
+static void unindex_key(lua_State *L, int fd) {
+  sel__lua_push_slot(L, UV_FILEOBJS);
+  lua_rawgeti(L, -1, fd);
+  if (lua_type(L, -1) != LUA_TNUMBER && !lua_isnil(L, -1)) {
     sel__lua_push_slot(L, UV_OBJS);
     lua_pushvalue(L, -2);
     lua_pushnil(L);
     lua_rawset(L, -3);
     lua_pop(L, 1);
   }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, fd);
+  lua_pop(L, 1);
+  sel__lua_push_slot(L, UV_MAP);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
 }
 
@@ -253,7 +260,7 @@ static int l_register(lua_State *L) {
     return luaL_error(L, "register: cannot watch fd %d: %s", fd,
                       sel_strerror(r));
   new_key(L, 2, fd, events, 4);
-  index_key(L, fd);
+  index_key(L, fd, 2);
   return 1;
 }
 
@@ -261,21 +268,21 @@ static int l_unregister(lua_State *L) {
   int fd;
   lsel *s = sel__lua_check_open(L);
   lua_settop(L, 2);
-  check_key(L, 2, "unregister");
-  fd = sel__lua_field_int(L, 3, "fd");
+  fd = check_key(L, 2, "unregister");
   sel_unregister(s->sel, fd, NULL);
-  unindex_key(L, 3, fd);
+  unindex_key(L, fd);
   return 1;
 }
 
 static int l_modify(lua_State *L) {
   lsel *s = sel__lua_check_open(L);
+  sel_key *current;
   int events, fd, r;
   lua_settop(L, 4);
-  check_key(L, 2, "modify");
+  fd = check_key(L, 2, "modify");
   events = check_events(L, 3);
-  fd = sel__lua_field_int(L, 5, "fd");
-  if (events == sel__lua_field_int(L, 5, "events")) {
+  sel_get_key(s->sel, fd, &current);
+  if (events == current->events) {
     /* Only the data changes: the same key, as in Python. */
     lua_pushvalue(L, 4);
     lua_setfield(L, 5, "data");
@@ -285,9 +292,10 @@ static int l_modify(lua_State *L) {
   if (r < 0)
     return luaL_error(L, "modify: cannot watch fd %d: %s", fd,
                       sel_strerror(r));
-  lua_getfield(L, 5, "fileobj");
-  new_key(L, 6, fd, events, 4);
-  index_key(L, fd);
+  sel__lua_push_slot(L, UV_FILEOBJS);
+  lua_rawgeti(L, -1, fd);
+  new_key(L, 7, fd, events, 4);
+  index_key(L, fd, 7);
   return 1;
 }
 
@@ -421,8 +429,9 @@ static int l_select(lua_State *L) {
   return 1;
 }
 
-/* Appends a traceback to a string error raised by a callback. */
-static int traceback(lua_State *L) {
+/* Appends a traceback to a string error raised by a callback: the
+ * message handler for key and timer callbacks alike. */
+int sel__lua_traceback(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) return 1;
   luaL_traceback(L, L, msg, 1);
@@ -435,7 +444,7 @@ static int traceback(lua_State *L) {
 static int dispatch(lua_State *L, lsel *s, double timeout) {
   int ran = 0, map, msgh, mask;
   do_select(L, s, timeout);
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, sel__lua_traceback);
   msgh = lua_gettop(L);
   sel__lua_push_slot(L, UV_MAP);
   map = lua_gettop(L);
@@ -516,6 +525,8 @@ static int l_close(lua_State *L) {
   lua_rawseti(L, -2, UV_OBJS);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_TIMERS);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_FILEOBJS);
   sel__lua_push_slot(L, UV_MAP);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
@@ -543,7 +554,9 @@ static int l_new(lua_State *L) {
   int r;
   memset(s, 0, sizeof(*s));
   luaL_setmetatable(L, SELECTOR_MT);
-  lua_createtable(L, 4, 0);
+  lua_createtable(L, 5, 0);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_FILEOBJS);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_MAP);
   lua_newtable(L);

@@ -12,8 +12,11 @@
 #define SELECTOR_MT "selectors.DefaultSelector"
 #define TIMER_MT "selectors.Timer"
 
-/* Slots of the user value table. */
-enum { UV_MAP = 1, UV_OBJS, UV_TIMERS, UV_ITER };
+/* Slots of the user value table: the live map fd -> key; fileobj -> fd
+ * for objects; the pending timers; the select iterator; fd -> fileobj as
+ * registered.  The binding keeps fd and fileobj itself rather than trust
+ * the key's fields, which are the user's to write. */
+enum { UV_MAP = 1, UV_OBJS, UV_TIMERS, UV_ITER, UV_FILEOBJS };
 
 typedef struct entry {
   int fd;
@@ -39,6 +42,7 @@ struct ltimer {
   sel_timer *timer;     /* while armed */
   lsel *owner;          /* NULL once done or the selector closed */
   int state;
+  int cancelled;        /* by cancel(), or by close() before it ran */
 };
 
 enum { T_ARMED, T_DUE, T_DONE };
@@ -47,6 +51,7 @@ enum { T_ARMED, T_DUE, T_DONE };
 lsel *sel__lua_check_open(lua_State *L);
 void sel__lua_push_slot(lua_State *L, int slot);
 int sel__lua_field_int(lua_State *L, int idx, const char *name);
+int sel__lua_traceback(lua_State *L);
 
 /* lua_timer.c */
 int sel__lua_call_later(lua_State *L);

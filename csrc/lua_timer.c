@@ -59,10 +59,14 @@ void sel__lua_run_due(lua_State *L, lsel *s) {
     sel_getuv(L, -1);
     lua_replace(L, -2);
     n = sel__lua_field_int(L, -1, "n");
-    luaL_checkstack(L, n + 1, "too many timer arguments");
+    luaL_checkstack(L, n + 2, "too many timer arguments");
+    /* As for key callbacks: an error comes out with its traceback. */
+    lua_pushcfunction(L, sel__lua_traceback);
+    lua_insert(L, -2);                          /* msgh, entry */
     for (i = 1; i <= n + 1; i++) lua_rawgeti(L, -i, i);
-    lua_remove(L, -(n + 2));
-    lua_call(L, n, 0);
+    lua_remove(L, -(n + 2));                    /* msgh, fn, args */
+    if (lua_pcall(L, n, 0, -(n + 2)) != LUA_OK) lua_error(L);
+    lua_pop(L, 1);
   }
 }
 
@@ -132,14 +136,14 @@ static int l_timer_cancel(lua_State *L) {
    * at a collected object. */
   t->state = T_DONE;
   t->owner = NULL;
+  t->cancelled = 1;
   lua_pushboolean(L, 1);
   return 1;
 }
 
 static int l_timer_cancelled(lua_State *L) {
   ltimer *t = luaL_checkudata(L, 1, TIMER_MT);
-  lua_pushboolean(L, t->state == T_DONE && t->timer == NULL &&
-                         t->owner == NULL);
+  lua_pushboolean(L, t->cancelled);
   return 1;
 }
 
@@ -149,6 +153,7 @@ void sel__lua_detach_timers(lua_State *L) {
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     ltimer *t = lua_touserdata(L, -1);
+    if (t->state != T_DONE) t->cancelled = 1;
     t->state = T_DONE;
     t->timer = NULL;
     t->owner = NULL;

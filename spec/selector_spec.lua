@@ -149,7 +149,22 @@ describe("DefaultSelector", function()
       end)
     end
 
-    it("refuses missing events", function()
+    it("accepts events as an integral float, on every Lua version", function()
+      assert.are.equal(READ, sel:register(a, 1.0).events)
+    end)
+
+    it("does not trust key fields the user overwrote", function()
+      local key = sel:register(a, READ, "d")
+      key.fd, key.fileobj, key.events = 999, {}, WRITE
+      -- modify sees the real events: only the data changes, same key.
+      assert.are.equal(key, sel:modify(a, READ, "e"))
+      assert.are.equal(key, sel:unregister(a))
+      assert.are.equal(0, count(sel:get_map()))
+      -- The descriptor really left the C core: it registers again.
+      assert.are.equal(a:fileno(), sel:register(a, READ).fd)
+    end)
+
+        it("refuses missing events", function()
       assert.has_error(function() sel:register(a) end,
         "bad argument #2 to 'register' (invalid events: nil)")
     end)
@@ -536,6 +551,19 @@ describe("DefaultSelector", function()
       assert.is_false(ran)
     end)
 
+    it("says cancelled() only of a timer that was cancelled", function()
+      local fired = sel:call_later(0, function() end)
+      local cancelled = sel:call_later(0, function() end)
+      local pending = sel:call_later(10, function() end)
+      cancelled:cancel()
+      collect(sel, 0)
+      assert.is_false(fired:cancelled())
+      assert.is_true(cancelled:cancelled())
+      assert.is_false(pending:cancelled())
+      sel:close()
+      assert.is_true(pending:cancelled())
+    end)
+
     it("can be cancelled by a timer that fires in the same select", function()
       local ran = false
       local victim
@@ -580,6 +608,7 @@ describe("DefaultSelector", function()
       local ok, err = pcall(collect, sel, 5)
       assert.is_false(ok)
       assert.truthy(err:find("timer boom", 1, true))
+      assert.truthy(err:find("stack traceback", 1, true))
       collect(sel, 0)
       assert.is_true(later)
     end)
