@@ -72,6 +72,9 @@ struct sel_selector {
   struct sel_timer *due_tail;
   int ntimers;              /* armed or due timers */
 
+  sel_pool *pools;          /* thread pools of this selector */
+  int nwork;                /* pool work submitted, done_cb not yet run */
+
   sel__key *graveyard;      /* closed keys kept while a batch is walked */
   int depth;                /* nesting of batches being walked */
   int busy;                 /* nesting of select/dispatch/run calls, which
@@ -85,7 +88,9 @@ struct sel_selector {
   unsigned timed_out : 1;   /* the deadline fired during this select */
   unsigned stop : 1;        /* sel_stop() called, not yet seen by sel_run */
   unsigned closing : 1;     /* sel_close() called */
+  unsigned finishing : 1;   /* finish_close() under way: not again */
   unsigned own_loop : 1;    /* loop points at own_loop_storage */
+  unsigned work_ready : 1;  /* a pool has completions to report */
 
   uv_loop_t own_loop_storage;
 };
@@ -100,10 +105,17 @@ static inline uint64_t sel__ms(double s) {
 
 /* selector.c */
 void sel__handle_released(sel_selector *sel);
+/* Ends a frame that counted in sel->busy; finishes a deferred sel_close()
+ * and returns 1 when it was the last one (the selector is then gone). */
+int sel__leave(sel_selector *sel);
 
 /* timer.c */
 void sel__run_due_timers(sel_selector *sel);
 void sel__cancel_timers(sel_selector *sel);
+
+/* threadpool.c */
+void sel__deliver_work(sel_selector *sel);
+void sel__shutdown_pools(sel_selector *sel);
 
 /* wakeup.c */
 int sel__wakeup_init(sel_selector *sel);

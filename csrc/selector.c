@@ -229,6 +229,10 @@ int sel_close(sel_selector *sel) {
 }
 
 static void finish_close(sel_selector *sel) {
+  sel->finishing = 1;
+  /* Joins the workers and runs the done_cb of all work not reported, so
+   * that every arg can be released. */
+  sel__shutdown_pools(sel);
   uv_close((uv_handle_t *)&sel->wakeup, handle_closed);
   uv_close((uv_handle_t *)&sel->deadline, handle_closed);
   uv_close((uv_handle_t *)&sel->prepare, handle_closed);
@@ -241,8 +245,8 @@ static void finish_close(sel_selector *sel) {
 }
 
 /* Ends a select/dispatch/run frame; returns 1 if the selector is gone. */
-static int leave(sel_selector *sel) {
-  if (--sel->busy > 0 || !sel->closing) return 0;
+int sel__leave(sel_selector *sel) {
+  if (--sel->busy > 0 || !sel->closing || sel->finishing) return 0;
   finish_close(sel);
   return 1;
 }
@@ -414,7 +418,7 @@ static void deadline_cb(uv_timer_t *handle) {
 
 static int nothing_happened(const sel_selector *sel) {
   return sel->nready == 0 && sel->due_head == NULL && !sel->woken &&
-         !sel->timed_out;
+         !sel->timed_out && !sel->work_ready;
 }
 
 /* Runs the loop until a key is ready, a timer is due, a wake-up came or
@@ -472,13 +476,15 @@ int sel_select(sel_selector *sel, sel_event *events, int maxevents,
   if (sel->in_loop_cb) return UV_EBUSY;  /* uv_run() does not nest */
   sel->busy++;
   /* Pairs left over from a short array go first, without a new poll. */
-  if (sel->nready == 0) poll_loop(sel, timeout);
+  /* Completions already known make it a poll. */
+  if (sel->nready == 0) poll_loop(sel, sel->work_ready ? 0 : timeout);
   sel->depth++;
   sel__run_due_timers(sel);
+  if (sel->work_ready && !sel->closing) sel__deliver_work(sel);
   sel->depth--;
   if (!sel->closing) n = drain(sel, events, maxevents);
   if (sel->depth == 0) free_graveyard(sel);
-  if (leave(sel)) return 0;
+  if (sel__leave(sel)) return 0;
   return n;
 }
 
@@ -501,13 +507,14 @@ int sel_dispatch(sel_selector *sel, double timeout) {
     }
   }
   if (--sel->depth == 0) free_graveyard(sel);
-  leave(sel);
+  sel__leave(sel);
   return n < 0 ? n : ran;
 }
 
 int sel_alive(const sel_selector *sel) {
   if (sel == NULL || sel->closing) return 0;
-  return sel->nkeys > 0 || sel->ntimers > 0 || sel->nready > 0;
+  return sel->nkeys > 0 || sel->ntimers > 0 || sel->nready > 0 ||
+         sel->nwork > 0;
 }
 
 int sel_run(sel_selector *sel) {
@@ -527,7 +534,7 @@ int sel_run(sel_selector *sel) {
       }
     }
   }
-  leave(sel);
+  sel__leave(sel);
   return r < 0 ? r : 0;
 }
 

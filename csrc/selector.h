@@ -280,6 +280,68 @@ SEL_API int sel_call_later(sel_selector *sel, double delay, sel_timer_cb cb,
  * Errors: UV_EINVAL (timer NULL). */
 SEL_API int sel_timer_cancel(sel_timer *timer);
 
+/* ---- Thread pool ------------------------------------------------------- */
+
+/*
+ * A pool of threads owned by one selector (not libuv's process-wide pool,
+ * whose size is global to the process and shared with libuv's own file
+ * and DNS work): work runs on a worker thread, and its completion callback
+ * runs on the selector's thread, from inside a select/dispatch/run, like
+ * any other callback.  A select waiting when work completes returns.
+ * While work is pending, sel_alive() is non-zero and sel_run() goes on.
+ */
+typedef struct sel_pool sel_pool;
+typedef struct sel_work sel_work;
+
+/* Runs on a worker thread.  It must not call this API, except
+ * sel_wakeup(). */
+typedef void (*sel_work_cb)(void *arg);
+
+/* Runs on the selector's thread once the work is over: status is 0 when
+ * work_cb ran, UV_ECANCELED when it was cancelled or dropped before it
+ * started.  `work` is invalid after it returns. */
+typedef void (*sel_done_cb)(sel_selector *sel, sel_work *work, int status,
+                            void *arg);
+
+/*
+ * Starts a pool of `nthreads` worker threads (1 to 1024) for sel.
+ * Errors: UV_EINVAL (NULL argument, nthreads out of range, selector
+ * closing), UV_ENOMEM, or a thread creation error (UV_EAGAIN); nothing is
+ * left running on error.
+ */
+SEL_API int sel_pool_create(sel_selector *sel, int nthreads, sel_pool **poolp);
+
+/*
+ * Queues work_cb(arg) for a worker; done_cb(sel, work, status, arg) runs
+ * afterwards on the selector's thread, never from inside this call.  Work
+ * starts in the order it was submitted.  If workp is not NULL, *workp is
+ * the handle for sel_pool_cancel(), valid until done_cb has returned.
+ * Errors: UV_EINVAL (NULL pool, work_cb or done_cb), UV_ECANCELED (the
+ * pool is shutting down), UV_ENOMEM.
+ */
+SEL_API int sel_pool_submit(sel_pool *pool, sel_work_cb work_cb,
+                            sel_done_cb done_cb, void *arg, sel_work **workp);
+
+/*
+ * Cancels work that no worker has started: it never will, and its done_cb
+ * runs at the next select with status UV_ECANCELED.  Returns 0 if
+ * cancelled, UV_EBUSY if it has started or finished (its done_cb will see
+ * status 0), UV_EINVAL if work is NULL.
+ */
+SEL_API int sel_pool_cancel(sel_work *work);
+
+/*
+ * Shuts the pool down and frees it.  New work is refused at once.  With
+ * `wait` non-zero, queued work still runs; with 0 it is dropped.  Either
+ * way this waits for the work already running, then runs, before it
+ * returns, the done_cb of every piece of work not yet reported (status 0
+ * or UV_ECANCELED), so that each arg can be released.  sel_close() shuts
+ * down the selector's remaining pools this way, without waiting for
+ * queued work.  Must not be called from a done_cb of the same pool.
+ * Errors: UV_EINVAL (pool NULL), UV_EBUSY (called from its own done_cb).
+ */
+SEL_API int sel_pool_shutdown(sel_pool *pool, int wait);
+
 #ifdef __cplusplus
 }
 #endif

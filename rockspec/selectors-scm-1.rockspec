@@ -33,6 +33,7 @@ local core_sources = {
   "csrc/lua_timer.c",
   "csrc/selector.c",
   "csrc/timer.c",
+  "csrc/threadpool.c",
   "csrc/wakeup.c",
   "csrc/error.c",
 }

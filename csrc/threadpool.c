@@ -1,0 +1,281 @@
+/*
+ * threadpool.c - thread pools whose completions arrive through the
+ * selector (sel_pool_create, sel_pool_submit, sel_pool_cancel,
+ * sel_pool_shutdown).
+ *
+ * Each pool owns its threads, rather than using libuv's process-wide pool,
+ * whose size is global and which libuv's own file and DNS work share.
+ * Work waits in a FIFO guarded by the pool's mutex; a worker that finishes
+ * moves it to the pool's done list and signals the pool's uv_async_t.  On
+ * the selector's thread the async callback only marks the selector, and
+ * sel_select() runs the done callbacks once uv_run() has returned, like
+ * the timers' (sel__deliver_work).  The done list is drained one item at a
+ * time, so a done callback may submit, cancel or wait again.
+ */
+#include "sel_internal.h"
+
+#include <stdlib.h>
+
+#define MAX_THREADS 1024
+
+enum { W_QUEUED, W_RUNNING, W_DONE };
+
+struct sel_work {
+  sel_work_cb work_cb;
+  sel_done_cb done_cb;
+  void *arg;
+  sel_pool *pool;
+  sel_work *next;         /* in the queue, then in the done list */
+  sel_work *prev;         /* in the queue only, for cancel */
+  int state;              /* W_*, under the pool's mutex */
+  int status;             /* 0 or UV_ECANCELED, once W_DONE */
+};
+
+struct sel_pool {
+  sel_selector *sel;
+  uv_async_t async;       /* workers -> selector thread */
+  uv_mutex_t mutex;       /* guards the lists, state and flags below */
+  uv_cond_t cond;         /* work queued, or stopping */
+  uv_thread_t *threads;
+  int nthreads;
+  sel_work *queue_head, *queue_tail;
+  sel_work *done_head, *done_tail;
+  int stopping;           /* workers leave once the queue is empty */
+  int closed;             /* submit refuses */
+  int delivering;         /* in a done_cb of this pool (selector thread) */
+  sel_pool *next_pool;    /* sel->pools (selector thread) */
+};
+
+/* ---- lists, under the mutex ---------------------------------------------- */
+
+static void queue_remove(sel_pool *p, sel_work *w) {
+  if (w->prev != NULL) w->prev->next = w->next; else p->queue_head = w->next;
+  if (w->next != NULL) w->next->prev = w->prev; else p->queue_tail = w->prev;
+  w->next = w->prev = NULL;
+}
+
+static void done_push(sel_pool *p, sel_work *w, int status) {
+  w->state = W_DONE;
+  w->status = status;
+  w->next = NULL;
+  if (p->done_tail != NULL) p->done_tail->next = w; else p->done_head = w;
+  p->done_tail = w;
+}
+
+static sel_work *done_pop(sel_pool *p) {
+  sel_work *w;
+  uv_mutex_lock(&p->mutex);
+  w = p->done_head;
+  if (w != NULL) {
+    p->done_head = w->next;
+    if (p->done_head == NULL) p->done_tail = NULL;
+  }
+  uv_mutex_unlock(&p->mutex);
+  return w;
+}
+
+/* ---- worker threads ------------------------------------------------------ */
+
+static void worker(void *arg) {
+  sel_pool *p = arg;
+  uv_mutex_lock(&p->mutex);
+  for (;;) {
+    sel_work *w;
+    while (p->queue_head == NULL && !p->stopping)
+      uv_cond_wait(&p->cond, &p->mutex);
+    if (p->queue_head == NULL) break;
+    w = p->queue_head;
+    queue_remove(p, w);
+    w->state = W_RUNNING;
+    uv_mutex_unlock(&p->mutex);
+    w->work_cb(w->arg);
+    uv_mutex_lock(&p->mutex);
+    done_push(p, w, 0);
+    /* The async handle outlives the workers: shutdown joins them first. */
+    uv_async_send(&p->async);
+  }
+  uv_mutex_unlock(&p->mutex);
+}
+
+/* ---- the selector's side ------------------------------------------------- */
+
+/* Runs the done callbacks of p's finished work, one at a time. */
+static void deliver(sel_pool *p) {
+  sel_work *w;
+  while ((w = done_pop(p)) != NULL) {
+    p->sel->nwork--;
+    p->delivering++;
+    w->done_cb(p->sel, w, w->status, w->arg);
+    p->delivering--;
+    free(w);
+  }
+}
+
+void sel__deliver_work(sel_selector *sel) {
+  sel_pool *p;
+  sel->work_ready = 0;
+  for (p = sel->pools; p != NULL; p = p->next_pool) deliver(p);
+}
+
+static void async_cb(uv_async_t *handle) {
+  sel_pool *p = handle->data;
+  sel_selector *sel = p->sel;
+  if (sel->in_poll) {
+    sel->work_ready = 1;
+    uv_stop(sel->loop);
+    return;
+  }
+  /* The caller runs a borrowed loop itself: report at once, in a frame
+   * that a sel_close() from a done_cb waits out. */
+  sel->busy++;
+  sel->in_loop_cb = 1;
+  deliver(p);
+  sel->in_loop_cb = 0;
+  sel__leave(sel);
+}
+
+static void pool_closed(uv_handle_t *handle) {
+  sel_pool *p = handle->data;
+  sel_selector *sel = p->sel;
+  uv_cond_destroy(&p->cond);
+  uv_mutex_destroy(&p->mutex);
+  free(p->threads);
+  free(p);
+  sel__handle_released(sel);
+}
+
+/* Stops and joins the first n workers. */
+static void join_workers(sel_pool *p, int n) {
+  int i;
+  uv_mutex_lock(&p->mutex);
+  p->stopping = 1;
+  uv_cond_broadcast(&p->cond);
+  uv_mutex_unlock(&p->mutex);
+  for (i = 0; i < n; i++) uv_thread_join(&p->threads[i]);
+}
+
+int sel_pool_create(sel_selector *sel, int nthreads, sel_pool **poolp) {
+  sel_pool *p;
+  int i, r;
+  if (sel == NULL || poolp == NULL || sel->closing || nthreads < 1 ||
+      nthreads > MAX_THREADS)
+    return UV_EINVAL;
+  p = calloc(1, sizeof(*p));
+  if (p == NULL) return UV_ENOMEM;
+  p->threads = calloc((size_t)nthreads, sizeof(*p->threads));
+  if (p->threads == NULL) {
+    free(p);
+    return UV_ENOMEM;
+  }
+  if ((r = uv_mutex_init(&p->mutex)) != 0) {
+    free(p->threads);
+    free(p);
+    return r;
+  }
+  if ((r = uv_cond_init(&p->cond)) != 0) {
+    uv_mutex_destroy(&p->mutex);
+    free(p->threads);
+    free(p);
+    return r;
+  }
+  p->sel = sel;
+  if ((r = uv_async_init(sel->loop, &p->async, async_cb)) != 0) {
+    uv_cond_destroy(&p->cond);
+    uv_mutex_destroy(&p->mutex);
+    free(p->threads);
+    free(p);
+    return r;
+  }
+  p->async.data = p;
+  /* Pending work keeps sel_alive() true; the handle itself keeps no loop
+   * alive, so that a borrowed loop can end. */
+  uv_unref((uv_handle_t *)&p->async);
+  sel->handles++;
+  for (i = 0; i < nthreads; i++) {
+    r = uv_thread_create(&p->threads[i], worker, p);
+    if (r != 0) {
+      join_workers(p, i);
+      uv_close((uv_handle_t *)&p->async, pool_closed);
+      return r;
+    }
+  }
+  p->nthreads = nthreads;
+  p->next_pool = sel->pools;
+  sel->pools = p;
+  *poolp = p;
+  return 0;
+}
+
+int sel_pool_submit(sel_pool *pool, sel_work_cb work_cb, sel_done_cb done_cb,
+                    void *arg, sel_work **workp) {
+  sel_work *w;
+  if (pool == NULL || work_cb == NULL || done_cb == NULL) return UV_EINVAL;
+  if (pool->closed) return UV_ECANCELED;
+  w = calloc(1, sizeof(*w));
+  if (w == NULL) return UV_ENOMEM;
+  w->work_cb = work_cb;
+  w->done_cb = done_cb;
+  w->arg = arg;
+  w->pool = pool;
+  uv_mutex_lock(&pool->mutex);
+  w->state = W_QUEUED;
+  w->prev = pool->queue_tail;
+  if (pool->queue_tail != NULL) pool->queue_tail->next = w;
+  else pool->queue_head = w;
+  pool->queue_tail = w;
+  uv_cond_signal(&pool->cond);
+  uv_mutex_unlock(&pool->mutex);
+  pool->sel->nwork++;
+  if (workp != NULL) *workp = w;
+  return 0;
+}
+
+int sel_pool_cancel(sel_work *w) {
+  sel_pool *p;
+  int r = UV_EBUSY;
+  if (w == NULL) return UV_EINVAL;
+  p = w->pool;
+  uv_mutex_lock(&p->mutex);
+  if (w->state == W_QUEUED) {
+    queue_remove(p, w);
+    done_push(p, w, UV_ECANCELED);
+    r = 0;
+  }
+  uv_mutex_unlock(&p->mutex);
+  /* Reported like finished work: at the next select, or from the
+   * caller's own uv_run() of a borrowed loop; never inside this call. */
+  if (r == 0) uv_async_send(&p->async);
+  return r;
+}
+
+int sel_pool_shutdown(sel_pool *pool, int wait) {
+  sel_selector *sel;
+  sel_pool **pp;
+  if (pool == NULL) return UV_EINVAL;
+  if (pool->delivering) return UV_EBUSY;
+  sel = pool->sel;
+  uv_mutex_lock(&pool->mutex);
+  pool->closed = 1;
+  if (!wait) {
+    while (pool->queue_head != NULL) {
+      sel_work *w = pool->queue_head;
+      queue_remove(pool, w);
+      done_push(pool, w, UV_ECANCELED);
+    }
+  }
+  uv_mutex_unlock(&pool->mutex);
+  join_workers(pool, pool->nthreads);
+  /* Out of the selector's list before any done_cb runs, so that a
+   * sel_close() made from one does not shut this pool down again. */
+  for (pp = &sel->pools; *pp != pool; pp = &(*pp)->next_pool) {}
+  *pp = pool->next_pool;
+  sel->busy++;
+  deliver(pool);
+  uv_close((uv_handle_t *)&pool->async, pool_closed);
+  sel__leave(sel);
+  return 0;
+}
+
+void sel__shutdown_pools(sel_selector *sel) {
+  while (sel->pools != NULL) sel_pool_shutdown(sel->pools, 0);
+}
