@@ -73,7 +73,9 @@ struct sel_selector {
   int ntimers;              /* armed or due timers */
 
   sel_pool *pools;          /* thread pools of this selector */
-  int nwork;                /* pool work submitted, done_cb not yet run */
+  sel_procpool *procpools;  /* process pools of this selector */
+  int nwork;                /* pool work and process pool tasks submitted,
+                               callback not yet run */
 
   sel__key *graveyard;      /* closed keys kept while a batch is walked */
   int depth;                /* nesting of batches being walked */
@@ -116,6 +118,23 @@ void sel__cancel_timers(sel_selector *sel);
 /* threadpool.c */
 void sel__deliver_work(sel_selector *sel);
 void sel__shutdown_pools(sel_selector *sel);
+
+/* procpool.c */
+void sel__deliver_procs(sel_selector *sel);
+void sel__free_procpools(sel_selector *sel);
+
+/* The 4-byte big-endian length that starts a process pool frame. */
+static inline void sel__put_be32(unsigned char *p, size_t n) {
+  p[0] = (unsigned char)(n >> 24);
+  p[1] = (unsigned char)(n >> 16);
+  p[2] = (unsigned char)(n >> 8);
+  p[3] = (unsigned char)n;
+}
+
+static inline size_t sel__get_be32(const unsigned char *p) {
+  return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 |
+         (size_t)p[3];
+}
 
 /* wakeup.c */
 int sel__wakeup_init(sel_selector *sel);

@@ -233,6 +233,8 @@ static void finish_close(sel_selector *sel) {
   /* Joins the workers and runs the done_cb of all work not reported, so
    * that every arg can be released. */
   sel__shutdown_pools(sel);
+  /* Kills and reaps the workers, and reports every task not reported. */
+  sel__free_procpools(sel);
   uv_close((uv_handle_t *)&sel->wakeup, handle_closed);
   uv_close((uv_handle_t *)&sel->deadline, handle_closed);
   uv_close((uv_handle_t *)&sel->prepare, handle_closed);
@@ -480,7 +482,10 @@ int sel_select(sel_selector *sel, sel_event *events, int maxevents,
   if (sel->nready == 0) poll_loop(sel, sel->work_ready ? 0 : timeout);
   sel->depth++;
   sel__run_due_timers(sel);
-  if (sel->work_ready && !sel->closing) sel__deliver_work(sel);
+  if (sel->work_ready && !sel->closing) {
+    sel__deliver_work(sel);
+    if (!sel->closing) sel__deliver_procs(sel);
+  }
   sel->depth--;
   if (!sel->closing) n = drain(sel, events, maxevents);
   if (sel->depth == 0) free_graveyard(sel);

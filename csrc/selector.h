@@ -4,7 +4,8 @@
  * Python's `selectors` model in C: register a descriptor with the events it
  * waits for, a callback and a user pointer; select() returns the ready
  * (key, mask) pairs; dispatch() runs their callbacks.  Beside it: one-shot
- * timers and a thread-safe wake-up.
+ * timers, a thread-safe wake-up, and thread and process pools whose
+ * completions arrive through the selector.
  *
  * Backend.  The selector sits on a libuv loop (its own or the caller's) and
  * watches each registered descriptor with one uv_poll_t, so the kernel
@@ -341,6 +342,235 @@ SEL_API int sel_pool_cancel(sel_work *work);
  * Errors: UV_EINVAL (pool NULL), UV_EBUSY (called from its own done_cb).
  */
 SEL_API int sel_pool_shutdown(sel_pool *pool, int wait);
+
+/* ---- Process pool ------------------------------------------------------ */
+
+/*
+ * A pool of worker processes owned by one selector: each task is a request
+ * (bytes) sent to a worker, and its reply comes back through the selector:
+ * the callback runs on the selector's thread, from inside a
+ * select/dispatch/run, like any other callback, and a select waiting when
+ * a task completes or a worker exits returns.  While tasks are unreported,
+ * sel_alive() is non-zero and sel_run() goes on; an idle pool keeps
+ * nothing going, and worker processes never keep a loop alive by
+ * themselves.
+ *
+ * Workers.  Each worker is `file` started with uv_spawn() (execvp rules),
+ * with stdin on /dev/null, stdout and stderr shared with the parent, and
+ * SEL_WORKER_FD (3) one end of a socketpair whose other end the pool
+ * holds.  Both ways it carries frames: a 4-byte unsigned big-endian
+ * payload length, then that many bytes of payload (at most SEL_FRAME_MAX).
+ * The pool sends a new worker the hello frame, if the pool has one, then
+ * one request at a time; the worker answers each request with exactly one
+ * reply frame.  The payloads are the caller's business.  When the pool has
+ * no more work for a worker (the pool is closed and its queue empty, or
+ * the worker served max_tasks), it closes its end: the worker reads end of
+ * stream and is expected to exit.  A worker should make descriptor 3
+ * close-on-exec if it starts programs of its own.  sel_worker_serve()
+ * below is all a worker written in C needs.
+ *
+ * Failures.  A worker that ends while it has a task (it exits, is killed,
+ * crashes) fails exactly that task, with UV_ESRCH and how it ended, and is
+ * replaced.  A worker that breaks the protocol (a frame above
+ * SEL_FRAME_MAX, a frame when no request is outstanding, a reply before it
+ * read all of its request) fails its task with UV_EPROTO; one that closes
+ * its end while the pool counts on it is taken as broken too; either is
+ * killed with SIGKILL and replaced.  Starts are guarded against storms: a
+ * worker that ends before it answered anything and with no task (e.g. it
+ * exits at start, or on the hello) makes the pool start workers only for
+ * tasks that wait for one, until a worker answers a task again; and when
+ * no worker can be started at all (uv_spawn() fails) and none serves, the
+ * queued tasks fail with the spawn error instead of waiting forever, and
+ * the next submit tries again.
+ *
+ * Processes.  libuv reaps workers through its SIGCHLD handling.  No zombie
+ * is left: sel_procpool_free() and sel_close() kill whatever still runs
+ * and reap it with waitpid() before they return.  The pool never raises
+ * SIGPIPE in the parent: it writes with send(MSG_NOSIGNAL).
+ */
+typedef struct sel_procpool sel_procpool;
+typedef struct sel_proctask sel_proctask;
+
+/* The worker's end of its socketpair, both directions. */
+#define SEL_WORKER_FD 3
+/* The largest payload of a frame, either way. */
+#define SEL_FRAME_MAX (256u << 20)
+
+typedef struct sel_procpool_options {
+  const char *file;   /* the program; searched in PATH when it has no '/' */
+  char **args;        /* argv, NULL-terminated, args[0] being the program's
+                         name; NULL: { file, NULL } */
+  char **env;         /* "NAME=value" strings, NULL-terminated; NULL: the
+                         parent's environment */
+  int nworkers;       /* 1 to 1024 */
+  int max_tasks;      /* tasks a worker serves before it is replaced;
+                         0: no limit */
+  const void *hello;  /* if not NULL: the first frame every new worker is
+                         sent, replacements included, before any task; the
+                         worker sends no reply to it */
+  size_t hello_len;
+} sel_procpool_options;
+
+/* What became of a task; valid only during its callback. */
+typedef struct sel_proc_result {
+  int status;           /* 0: `reply` is the worker's answer.
+                           UV_ECANCELED: cancelled, or dropped by
+                           terminate/free before it was answered.
+                           UV_ESRCH: its worker ended while it had the task
+                           (see exit_status, term_signal).
+                           UV_EPROTO: its worker broke the protocol (it was
+                           killed and replaced).
+                           Another negative code: no worker could be
+                           started for it (the error of uv_spawn(), e.g.
+                           UV_EMFILE, or UV_ENOENT when the program is
+                           gone), or UV_ENOMEM for a reply. */
+  const void *reply;    /* when status is 0: the payload, never NULL */
+  size_t len;
+  int64_t exit_status;  /* when UV_ESRCH: the worker's exit status, or 0 */
+  int term_signal;      /* when UV_ESRCH: the signal that ended it, or 0 */
+} sel_proc_result;
+
+/* Runs once per task on the selector's thread; `task` is invalid after it
+ * returns. */
+typedef void (*sel_proc_done_cb)(sel_selector *sel, sel_proctask *task,
+                                 const sel_proc_result *res, void *arg);
+
+/*
+ * Starts a pool of opts->nworkers workers for sel.  The options are
+ * copied (file, args, env, hello), so the caller's may go at once.
+ * Errors: UV_EINVAL (a NULL argument or file, nworkers out of range,
+ * max_tasks negative, selector closing), UV_E2BIG (hello above
+ * SEL_FRAME_MAX), UV_ENOMEM, or what uv_spawn() returns for the first
+ * worker that fails to start (UV_ENOENT for a missing program, UV_EACCES,
+ * UV_EMFILE...); nothing is left running on error.
+ */
+SEL_API int sel_procpool_create(sel_selector *sel,
+                                const sel_procpool_options *opts,
+                                sel_procpool **poolp);
+
+/*
+ * Queues the request req[0..len) (copied) for the first idle worker; cb
+ * runs afterwards on the selector's thread, never from inside this call.
+ * Tasks are handed to workers in the order they were submitted.  If taskp
+ * is not NULL, *taskp is the handle for sel_procpool_cancel(), valid until
+ * cb has returned.  Errors: UV_EINVAL (pool or cb NULL, req NULL with len
+ * > 0), UV_ECANCELED (the pool is closed or terminated), UV_E2BIG (len
+ * above SEL_FRAME_MAX), UV_ENOMEM.
+ */
+SEL_API int sel_procpool_submit(sel_procpool *pool, const void *req,
+                                size_t len, sel_proc_done_cb cb, void *arg,
+                                sel_proctask **taskp);
+
+/*
+ * Cancels a task that no worker has been sent: it never will be, and its
+ * cb runs at the next select with status UV_ECANCELED.  Returns 0 if
+ * cancelled, UV_EBUSY once it was sent to a worker or has finished,
+ * UV_EINVAL if task is NULL.
+ */
+SEL_API int sel_procpool_cancel(sel_proctask *task);
+
+/*
+ * No new tasks (submit fails with UV_ECANCELED); the queued ones still
+ * run.  Each worker with nothing left to do gets end of stream and is
+ * expected to exit, and no replacement is started once the queue is
+ * empty.  Wait for it all with sel_procpool_busy().  Calling it again, or
+ * after terminate, does nothing.  Errors: UV_EINVAL (pool NULL).
+ */
+SEL_API int sel_procpool_close(sel_procpool *pool);
+
+/*
+ * No new tasks; every worker is killed with SIGKILL now (libuv reaps them
+ * as the selector runs), and the cb of every task not yet answered runs at
+ * the next select with UV_ECANCELED.  Tasks already answered keep their
+ * result.  Errors: UV_EINVAL (pool NULL).
+ */
+SEL_API int sel_procpool_terminate(sel_procpool *pool);
+
+/*
+ * The number of tasks not yet reported plus, once the pool is closed or
+ * terminated, of workers not yet reaped; 0 means all is over.  A join is
+ *     sel_procpool_close(pool);
+ *     while (sel_procpool_busy(pool) > 0) sel_dispatch(sel, SEL_FOREVER);
+ * Errors: UV_EINVAL (pool NULL).
+ */
+SEL_API int sel_procpool_busy(const sel_procpool *pool);
+
+/*
+ * Stores the process IDs of the pool's workers not yet reaped (serving or
+ * on their way out), oldest first, at most max of them, and returns how
+ * many there are (which may exceed max).  For tests and monitoring.
+ * Errors: UV_EINVAL (pool NULL, max negative, pids NULL with max > 0).
+ */
+SEL_API int sel_procpool_pids(const sel_procpool *pool, int *pids, int max);
+
+/*
+ * Frees the pool.  Before it returns, every worker still running is
+ * killed with SIGKILL and reaped (waitpid), and the cb of every task not
+ * yet reported runs: with its result if it was answered, else with
+ * UV_ECANCELED.  sel_close() frees the selector's remaining pools this
+ * way.  The pool's libuv handles are released by the loop's next
+ * iteration, as with sel_close().  Errors: UV_EINVAL (pool NULL),
+ * UV_EBUSY (called from one of this pool's own callbacks).
+ */
+SEL_API int sel_procpool_free(sel_procpool *pool);
+
+/* ---- Worker side: for worker programs written in C --------------------- */
+
+/*
+ * A worker in C, serving a pool without a hello:
+ *
+ *     static int handle(void *arg, const void *req, size_t len,
+ *                       void **reply, size_t *reply_len) {
+ *       *reply = malloc(len ? len : 1);        (an echo)
+ *       if (*reply == NULL) return UV_ENOMEM;
+ *       memcpy(*reply, req, len);
+ *       *reply_len = len;
+ *       return 0;
+ *     }
+ *     int main(void) {
+ *       return sel_worker_serve(SEL_WORKER_FD, handle, NULL) == 0 ? 0 : 1;
+ *     }
+ *
+ * With a hello, read it first with sel_worker_read().  These functions
+ * block (a non-blocking descriptor is waited on with poll()), retry after
+ * EINTR, and never raise SIGPIPE on a socket.  Link with -lselector.
+ */
+
+/*
+ * Reads one frame: on success *frame is a malloc'd copy of the payload
+ * (never NULL; the caller frees it) and *len its length.  Errors: UV_EOF
+ * (end of stream before a frame began: the pool is done with this
+ * worker), UV_EPROTO (end of stream inside a frame, or a length above
+ * SEL_FRAME_MAX), UV_EINVAL (frame or len NULL), UV_EBADF, UV_ENOMEM, or
+ * what read() failed with.
+ */
+SEL_API int sel_worker_read(int fd, void **frame, size_t *len);
+
+/*
+ * Writes one frame with payload frame[0..len), all of it.  Errors:
+ * UV_EPIPE (the pool's end is gone; no SIGPIPE is raised on a socket: a
+ * pipe instead of a socket would raise it unless it is ignored),
+ * UV_E2BIG (len above SEL_FRAME_MAX), UV_EINVAL (frame NULL with len >
+ * 0), UV_EBADF, or what the write failed with.
+ */
+SEL_API int sel_worker_write(int fd, const void *frame, size_t len);
+
+/*
+ * Answers one request: the payload is req[0..len), valid during the call.
+ * Sets *reply to a malloc'd payload (or NULL when *reply_len is 0), which
+ * sel_worker_serve() frees.  Returns 0, or a negative code to stop serving
+ * with it (a reply set anyway is freed, not sent).
+ */
+typedef int (*sel_worker_cb)(void *arg, const void *req, size_t len,
+                             void **reply, size_t *reply_len);
+
+/*
+ * Reads requests from fd and writes cb's reply to each, until end of
+ * stream, then returns 0.  Errors: UV_EINVAL (cb NULL), what
+ * sel_worker_read() or sel_worker_write() failed with, or what cb
+ * returned.
+ */
+SEL_API int sel_worker_serve(int fd, sel_worker_cb cb, void *arg);
 
 #ifdef __cplusplus
 }
