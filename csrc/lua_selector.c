@@ -17,6 +17,7 @@
  * timers) run outside the C core, with plain Lua calls, so their errors
  * propagate out of select/run and leave everything consistent.
  */
+#include "lua_msgpack.h"
 #include "lua_selector.h"
 
 #include <stdio.h>
@@ -383,7 +384,7 @@ static double check_timeout(lua_State *L, int idx) {
  * is at index 1. */
 static void do_select(lua_State *L, lsel *s, double timeout) {
   int n, i;
-  if (s->due_head < s->due_len) timeout = 0;
+  if (s->due_head < s->due_len || s->ready_head != NULL) timeout = 0;
   n = sel_select(s->sel, s->events, s->cap, timeout);
   if (n < 0) luaL_error(L, "select: %s", sel_strerror(n));
   for (i = 0; i < n; i++) {
@@ -395,6 +396,7 @@ static void do_select(lua_State *L, lsel *s, double timeout) {
   s->n = n;
   s->pos = 0;
   sel__lua_run_due(L, s);
+  sel__lua_run_pools(L, s);
 }
 
 /* The next pair of the batch still worth reporting: pushes the key and
@@ -430,10 +432,12 @@ static int l_select(lua_State *L) {
 }
 
 /* Appends a traceback to a string error raised by a callback: the
- * message handler for key and timer callbacks alike. */
+ * message handler for key, timer and pool callbacks alike. */
 int sel__lua_traceback(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) return 1;
+  /* A message that has one already (a pool callback's, re-raised) keeps
+   * it: the place it was raised from is the one that matters. */
+  if (msg == NULL || strstr(msg, "\nstack traceback:") != NULL) return 1;
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -462,7 +466,8 @@ static int dispatch(lua_State *L, lsel *s, double timeout) {
 
 static int alive(const lsel *s) {
   return s->sel != NULL &&
-         (sel_alive(s->sel) || s->due_head < s->due_len);
+         (sel_alive(s->sel) || s->due_head < s->due_len ||
+          s->ready_head != NULL);
 }
 
 static int l_run(lua_State *L) {
@@ -508,6 +513,7 @@ static int l_wakeup(lua_State *L) {
 static int l_close(lua_State *L) {
   lsel *s = check_sel(L);
   if (s->sel == NULL) return 0;
+  sel__lua_detach_pools(L, s);
   sel_close(s->sel);
   s->sel = NULL;
   sel__lua_detach_timers(L);
@@ -554,9 +560,11 @@ static int l_new(lua_State *L) {
   int r;
   memset(s, 0, sizeof(*s));
   luaL_setmetatable(L, SELECTOR_MT);
-  lua_createtable(L, 5, 0);
+  lua_createtable(L, 6, 0);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_FILEOBJS);
+  lua_newtable(L);
+  lua_rawseti(L, -2, UV_POOLS);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_MAP);
   lua_newtable(L);
@@ -622,9 +630,11 @@ int luaopen_selectors_core(lua_State *L) {
   sel__lua_open_timer(L);
 
   luaL_newlib(L, functions);
+  sel__lua_open_pool(L);
   lua_pushinteger(L, SEL_READ);
   lua_setfield(L, -2, "EVENT_READ");
   lua_pushinteger(L, SEL_WRITE);
   lua_setfield(L, -2, "EVENT_WRITE");
+  sel__lua_open_msgpack(L);
   return 1;
 }

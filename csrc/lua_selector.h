@@ -1,7 +1,8 @@
 /*
  * lua_selector.h - what the two files of the Lua module selectors.core
- * share: the selector userdata (lua_selector.c) and its timers
- * (lua_timer.c).  Private to the binding; nothing here is installed.
+ * share: the selector userdata (lua_selector.c), its timers
+ * (lua_timer.c) and the pool executors whose replies it delivers
+ * (lua_pool.c).  Private to the binding; nothing here is installed.
  */
 #ifndef SEL_LUA_SELECTOR_H
 #define SEL_LUA_SELECTOR_H
@@ -14,9 +15,10 @@
 
 /* Slots of the user value table: the live map fd -> key; fileobj -> fd
  * for objects; the pending timers; the select iterator; fd -> fileobj as
- * registered.  The binding keeps fd and fileobj itself rather than trust
+ * registered; the pool executors (light userdata -> executor), kept alive
+ * until freed or the selector closes.  The binding keeps fd and fileobj itself rather than trust
  * the key's fields, which are the user's to write. */
-enum { UV_MAP = 1, UV_OBJS, UV_TIMERS, UV_ITER, UV_FILEOBJS };
+enum { UV_MAP = 1, UV_OBJS, UV_TIMERS, UV_ITER, UV_FILEOBJS, UV_POOLS };
 
 typedef struct entry {
   int fd;
@@ -25,6 +27,7 @@ typedef struct entry {
 } entry;
 
 typedef struct ltimer ltimer;
+typedef struct lexec lexec;
 
 typedef struct lsel {
   sel_selector *sel;    /* NULL once closed */
@@ -36,6 +39,8 @@ typedef struct lsel {
   int due_head, due_len, due_cap;
   int ntimers;          /* armed or due */
   int stop;             /* stop() called, not yet seen by run() */
+  lexec *ready_head;    /* pool executors with replies for Lua, in order */
+  lexec *ready_tail;
 } lsel;
 
 struct ltimer {
@@ -58,5 +63,10 @@ int sel__lua_call_later(lua_State *L);
 void sel__lua_run_due(lua_State *L, lsel *s);
 void sel__lua_detach_timers(lua_State *L);
 void sel__lua_open_timer(lua_State *L);
+
+/* lua_pool.c */
+void sel__lua_run_pools(lua_State *L, lsel *s);
+void sel__lua_detach_pools(lua_State *L, lsel *s);
+void sel__lua_open_pool(lua_State *L);
 
 #endif /* SEL_LUA_SELECTOR_H */

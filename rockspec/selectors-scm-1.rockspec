@@ -1,7 +1,8 @@
 -- The development rockspec: `luarocks make rockspec/selectors-scm-1.rockspec`
 -- from a checkout builds the binding with luarocks' builtin backend (no
--- network, nothing downloaded) and finds libuv as an external dependency
--- (Debian: libuv1-dev).  The C core is compiled into selectors.core.
+-- network, nothing downloaded) and finds libuv and msgpack-c as external
+-- dependencies (Debian: libuv1-dev, libmsgpack-dev).  The C core is
+-- compiled into selectors.core, with the MessagePack codec of the pools.
 rockspec_format = "3.0"
 package = "selectors"
 version = "scm-1"
@@ -26,14 +27,20 @@ dependencies = {
 
 external_dependencies = {
   LIBUV = { header = "uv.h", library = "uv" },
+  MSGPACK = { header = "msgpack.h", library = "msgpackc" },
 }
 
 local core_sources = {
   "csrc/lua_selector.c",
   "csrc/lua_timer.c",
+  "csrc/lua_msgpack.c",
+  "csrc/lua_pool.c",
+  "csrc/lua_task.c",
   "csrc/selector.c",
   "csrc/timer.c",
   "csrc/threadpool.c",
+  "csrc/procpool.c",
+  "csrc/procworker.c",
   "csrc/wakeup.c",
   "csrc/error.c",
 }
@@ -42,12 +49,13 @@ build = {
   type = "builtin",
   modules = {
     ["selectors"] = "lua/selectors/init.lua",
+    ["selectors.pool"] = "lua/selectors/pool.lua",
     ["selectors.core"] = {
       sources = core_sources,
       defines = { "_GNU_SOURCE" },
-      incdirs = { "csrc", "$(LIBUV_INCDIR)" },
-      libdirs = { "$(LIBUV_LIBDIR)" },
-      libraries = { "uv" },
+      incdirs = { "csrc", "$(LIBUV_INCDIR)", "$(MSGPACK_INCDIR)" },
+      libdirs = { "$(LIBUV_LIBDIR)", "$(MSGPACK_LIBDIR)" },
+      libraries = { "uv", "msgpackc" },
     },
     ["selectors.socket"] = {
       sources = {

@@ -6,14 +6,18 @@
 --   for key, mask in sel:select() do key.data(key.fileobj, mask) end
 --
 -- The selector, its keys and timers are implemented in C (selectors.core);
--- this module is the public face that gathers them.
+-- the pools in selectors.pool; this module is the public face that
+-- gathers them.
 local core = require "selectors.core"
+local pool = require "selectors.pool"
 
 local selectors = {
   EVENT_READ = core.EVENT_READ,
   EVENT_WRITE = core.EVENT_WRITE,
   DefaultSelector = core.DefaultSelector,
   backend = core.backend,
+  ThreadPool = pool.ThreadPool,
+  ProcessPool = pool.ProcessPool,
   _VERSION = "selectors 0.1.0",
 }
 
