@@ -13,6 +13,9 @@
 --     lua5.4 /usr/bin/busted spec/examples_spec.lua
 local selectors = require "selectors"
 local socket = require "selectors.socket"
+-- LuaSocket's sub-second clock (a test dependency), for the timings of
+-- the offload server.
+local clock = require("socket").gettime
 
 local READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 local HOST = "127.0.0.1"
@@ -503,5 +506,227 @@ describe("examples/echo_client.lua", function()
     local out, status = run(command("echo_client.lua", {"-q", server.port, "lower"}))
     assert.are.equal(1, status)
     assert.matches('expected "lower", received "LOWER"', out, 1, true)
+  end)
+end)
+
+-- The runs of lines under each "== " header of a text: the headers, and
+-- the lists of lines.
+local function sections(text)
+  local headers, parts = {}, {}
+  for line in text:gmatch("([^\n]*)\n") do
+    if line:match("^== ") then
+      headers[#headers + 1] = line
+      parts[#parts + 1] = {}
+    elseif #parts > 0 then
+      local part = parts[#parts]
+      part[#part + 1] = line
+    end
+  end
+  return headers, parts
+end
+
+local function sorted(list)
+  local copy = {}
+  for i, v in ipairs(list) do copy[i] = v end
+  table.sort(copy)
+  return copy
+end
+
+-- The index of the first line equal to s, or nil.
+local function index_of(list, s)
+  for i, v in ipairs(list) do
+    if v == s then return i end
+  end
+end
+
+describe("examples/process_pool.lua", function()
+  it("runs seed 000's pools 3 at a time, then blocking, then seed 003's callbacks", function()
+    local out, status = run(command("process_pool.lua", {"0.4"}))
+    assert.are.equal(0, status, out)
+    local headers, parts = sections(out)
+    assert.are.same({
+      "== seed 000: Pool(processes = 3), apply_async ==",
+      "== seed 000: Pool(processes = 3), apply (blocking) ==",
+      "== seed 003: Pool(5), apply_async(Foo, {i}, Bar) ==",
+    }, headers, out)
+
+    -- apply_async on 3 workers: every line once; "Sub-process(es) done."
+    -- after all of them (join waited); never more than 3 tasks between
+    -- their "msg:" and "end", and 3 at once at the start; "hello 3" only
+    -- once a worker is free again.
+    local async = parts[1]
+    assert.are.same(sorted({
+      "SOS~ SOS~ SOS~~~~~~~~~~~~~~~~~~~~~~",
+      "msg: hello 0", "msg: hello 1", "msg: hello 2", "msg: hello 3",
+      "end", "end", "end", "end", "Sub-process(es) done.",
+    }), sorted(async))
+    assert.are.equal("Sub-process(es) done.", async[#async])
+    local running, most = 0, 0
+    for _, line in ipairs(async) do
+      if line:match("^msg: ") then running = running + 1 end
+      if line == "end" then running = running - 1 end
+      most = math.max(most, running)
+    end
+    assert.are.equal(3, most, out)
+    assert.is_true(index_of(async, "msg: hello 3") > index_of(async, "end"), out)
+
+    -- apply blocks: one task after the other, in order.
+    assert.are.same({
+      "msg: hello 0", "end", "msg: hello 1", "end",
+      "msg: hello 2", "end", "msg: hello 3", "end",
+      "Mark~ Mark~ Mark~~~~~~~~~~~~~~~~~~~~~~",
+      "Sub-process(es) done.",
+    }, parts[2])
+
+    -- Foo's results reach Bar in the parent, each once; "end" comes first,
+    -- since callbacks never run inside apply_async.
+    local callback = parts[3]
+    assert.are.equal("end", callback[1])
+    local bars = {}
+    for i = 0, 9 do bars[#bars + 1] = "-->exec done: " .. (100 + i) end
+    table.remove(callback, 1)
+    assert.are.same(sorted(bars), sorted(callback))
+  end)
+end)
+
+describe("examples/thread_pool.lua", function()
+  it("runs seed 002's thread pool on 5 threads, with its timer, then Pool(5)", function()
+    local out, status = run(command("thread_pool.lua", {"0.2"}))
+    assert.are.equal(0, status, out)
+    local headers, parts = sections(out)
+    assert.are.same({
+      "== seed 002: ThreadPool(5), 10 tasks, Timer(hello) ==",
+      "== seed 002: Pool(5), apply_async(f1, {i}) ==",
+    }, headers, out)
+
+    -- Every task prints its number; the timer fires while join() waits
+    -- (before the summary); 5 threads share the 10 tasks.
+    local first = parts[1]
+    assert.are.equal("10 tasks done by 5 threads", first[#first], out)
+    local want = {"hello,word", "10 tasks done by 5 threads"}
+    for i = 0, 9 do want[#want + 1] = tostring(i) end
+    assert.are.same(sorted(want), sorted(first))
+
+    local second = parts[2]
+    assert.are.equal("15 tasks done", second[#second])
+    want = {"15 tasks done"}
+    for i = 0, 14 do want[#want + 1] = tostring(i) end
+    assert.are.same(sorted(want), sorted(second))
+  end)
+end)
+
+describe("examples/offload_server.lua", function()
+  -- Sends "slow 2" on one connection, then makes 20 echo round trips on
+  -- another while the slow task runs: each must come back at once, all of
+  -- them long before "done 2", which must come about 2 s after its request.
+  local function fast_client_not_held_up(...)
+    local server = spawn("offload_server.lua", "-q", ...)
+    assert.are.equal("offload server listening on 127.0.0.1:" .. server.port, server.first)
+    local slow, fast = connect(server.port), connect(server.port)
+    assert(fast:sendall("warm up\n"))          -- both connections accepted
+    assert.are.equal("warm up\n", (recv_line(fast)))
+
+    local t0 = clock()
+    assert(slow:sendall("slow 2\n"))
+    local worst = 0
+    for i = 1, 20 do
+      local line = ("ping %d\n"):format(i)
+      local t = clock()
+      assert(fast:sendall(line))
+      assert.are.equal(line, (recv_line(fast)))
+      worst = math.max(worst, clock() - t)
+    end
+    local fast_done = clock() - t0
+    local nothing, err = recv_nothing(slow, 0.05)
+    assert.is_nil(nothing, "the slow answer came early: " .. tostring(nothing))
+    assert.are.equal("timeout", err)
+
+    assert.are.equal("done 2\n", (recv_line(slow)))  -- within IO_TIMEOUT
+    local slow_done = clock() - t0
+    assert.is_true(worst < 0.5, ("slowest echo took %.3f s"):format(worst))
+    assert.is_true(fast_done < 1, ("20 echoes took %.3f s"):format(fast_done))
+    assert.is_true(slow_done > 1.9, ("done 2 came after %.3f s"):format(slow_done))
+    assert.is_true(slow_done - fast_done > 0.9)
+    slow:close()
+    fast:close()
+  end
+
+  it("keeps answering a fast client while a slow task runs (ProcessPool)", function()
+    fast_client_not_held_up("0")
+  end)
+
+  it("keeps answering a fast client while a slow task runs (ThreadPool, -t)", function()
+    fast_client_not_held_up("-t", "0")
+  end)
+
+  it("runs slow tasks of several clients in parallel, on its workers", function()
+    local server = spawn("offload_server.lua", "-q", "-w", "3", "0")
+    local clients = {}
+    local t0 = clock()
+    for i = 1, 3 do
+      clients[i] = connect(server.port)
+      assert(clients[i]:sendall("slow 1\n"))
+    end
+    for i = 1, 3 do assert.are.equal("done 1\n", (recv_line(clients[i]))) end
+    local elapsed = clock() - t0
+    assert.is_true(elapsed > 0.9 and elapsed < 2.5, ("3 x slow 1 took %.3f s"):format(elapsed))
+    for i = 1, 3 do clients[i]:close() end
+  end)
+
+  it("echoes lines split across sends, answers bad requests, keeps order per request", function()
+    local server = spawn("offload_server.lua", "-q", "0")
+    local s = connect(server.port)
+    assert(s:sendall("hel"))
+    assert(s:sendall("lo\r\nslow x\nslow 0"))
+    assert(s:sendall(".1\nslow 99\nlast\n"))
+    assert.are.equal("hello\r\n", (recv_line(s)))
+    assert.are.equal("error: slow needs seconds from 0 to 60\n", (recv_line(s)))
+    -- "slow 99" is refused at once, "last" echoed at once: both before the
+    -- answer of "slow 0.1", which takes a worker 0.1 s.
+    assert.are.equal("error: slow needs seconds from 0 to 60\n", (recv_line(s)))
+    assert.are.equal("last\n", (recv_line(s)))
+    assert.are.equal("done 0.1\n", (recv_line(s)))
+    -- A line longer than the server's limit is echoed in pieces as it comes.
+    local big = payload(200000, 3):gsub("\n", "") .. "\n"
+    assert(s:sendall(big))
+    assert.are.equal(big, (recv_exactly(s, #big)))
+    s:close()
+  end)
+
+  it("survives a client that resets its connection while its task runs", function()
+    local server = spawn("offload_server.lua", "-q", "0")
+    local s = connect(server.port)
+    assert(s:sendall("slow 0.3\n"))
+    assert(s:setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 0))
+    s:close()                               -- RST; the answer has nowhere to go
+    local t = connect(server.port)
+    assert(t:sendall("slow 0.5\n"))        -- outlives the first task
+    assert.are.equal("done 0.5\n", (recv_line(t)))
+    assert(t:sendall("still there?\n"))
+    assert.are.equal("still there?\n", (recv_line(t)))
+    t:close()
+  end)
+
+  it("stops on a shutdown line: bye, busy workers killed, exits", function()
+    local server = spawn("offload_server.lua", "-q", "0")
+    local busy = connect(server.port)
+    assert(busy:sendall("slow 8\n"))
+    local s = connect(server.port)
+    assert(s:sendall("ping\n"))            -- the slow request is in by now
+    assert.are.equal("ping\n", (recv_line(s)))
+    local t0 = clock()
+    assert(s:sendall("shutdown\n"))
+    assert.are.equal("bye\n", (recv_line(s)))
+    local data, err = busy:recv(100)        -- closed, its task dropped
+    assert.are.equal("", data, err)
+    -- The pipe ends when the server and every worker have exited: well
+    -- before the 8 s task would have finished.
+    local rest = server.pipe:read("*a")
+    server.pipe:close()
+    server.pid = nil
+    assert.is_true(clock() - t0 < 4, ("exit took %.3f s"):format(clock() - t0))
+    assert.are.equal("shutting down\noffload server stopped\n", rest)
+    busy:close()
+    s:close()
   end)
 end)
