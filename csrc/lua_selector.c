@@ -26,7 +26,17 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
+/* The methods have the metatable as upvalue 1, so that checking self on
+ * the hot path (select, run_once) is a compare, not a registry lookup by
+ * name; anything else, and callers without that upvalue, take
+ * luaL_checkudata and its error message. */
 static lsel *check_sel(lua_State *L) {
+  lsel *s = lua_touserdata(L, 1);
+  if (s != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return s;
+  }
   return luaL_checkudata(L, 1, SELECTOR_MT);
 }
 
@@ -617,7 +627,9 @@ int luaopen_selectors_core(lua_State *L);
 
 int luaopen_selectors_core(lua_State *L) {
   luaL_newmetatable(L, SELECTOR_MT);
-  luaL_newlib(L, selector_methods);
+  luaL_newlibtable(L, selector_methods);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, selector_methods, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, l_close);
   lua_setfield(L, -2, "__gc");

@@ -378,7 +378,15 @@ static char *recv_buf(lua_State *L, lsock *s, size_t n, char *stack) {
 }
 
 static size_t check_size(lua_State *L, int i) {
-  lua_Integer n = sel__sock_check_int(L, i);
+  lua_Integer n;
+#if LUA_VERSION_NUM >= 503
+  /* The common case in one call: recv(n) is on every message's path. */
+  int isint;
+  n = lua_tointegerx(L, i, &isint);
+  if (isint && n > 0 && n <= INT_MAX && lua_type(L, i) == LUA_TNUMBER)
+    return (size_t)n;
+#endif
+  n = sel__sock_check_int(L, i);
   if (n <= 0) luaL_argerror(L, i, "size must be positive");
   if (n > INT_MAX) luaL_argerror(L, i, "size too large");
   return (size_t)n;
