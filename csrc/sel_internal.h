@@ -14,8 +14,8 @@
 typedef struct sel__key {
   sel_key pub;
   uv_poll_t poll;
-  int revents;            /* readiness gathered but not yet delivered */
-  unsigned flags;         /* SEL__KEY_* */
+  uint16_t revents;       /* readiness gathered but not yet delivered */
+  uint16_t flags;         /* SEL__KEY_* */
   unsigned serial;        /* tells registrations of one fd apart, for
                              bindings that keep (fd, serial) in a batch
                              instead of pointers that may dangle */
@@ -60,9 +60,9 @@ struct sel_selector {
   /* Keys with readiness not yet delivered, in arrival order, and keys
    * started since the last poll.  Both have room for every registration
    * (room is made in sel_register), so nothing grows while selecting. */
-  sel__key **ready;
+  int *ready;               /* descriptors: the keys are keys[fd] */
   int nready;
-  sel__key **dirty;
+  int *dirty;
   int ndirty;
   int room;                 /* capacity of ready and dirty */
   unsigned serial;          /* the last key's serial */

@@ -57,10 +57,10 @@ static int check_fd(int fd) {
 /* ---- the ready and dirty lists ---------------------------------------- */
 
 static void ready_push(sel_selector *sel, sel__key *k, int mask) {
-  k->revents |= mask;
+  k->revents |= (uint16_t)mask;
   if (k->u.idx.ready < 0) {
     k->u.idx.ready = sel->nready;
-    sel->ready[sel->nready++] = k;
+    sel->ready[sel->nready++] = k->pub.fd;
   }
 }
 
@@ -68,8 +68,8 @@ static void ready_remove(sel_selector *sel, sel__key *k) {
   int i = k->u.idx.ready;
   sel__key *last;
   if (i < 0) return;
-  last = sel->ready[--sel->nready];
-  sel->ready[i] = last;
+  last = sel->keys[sel->ready[--sel->nready]];
+  sel->ready[i] = last->pub.fd;
   last->u.idx.ready = i;
   k->u.idx.ready = -1;
   k->revents = 0;
@@ -80,7 +80,7 @@ static void prepare_cb(uv_prepare_t *handle);
 static void dirty_push(sel_selector *sel, sel__key *k) {
   if (k->u.idx.dirty >= 0) return;
   k->u.idx.dirty = sel->ndirty;
-  sel->dirty[sel->ndirty++] = k;
+  sel->dirty[sel->ndirty++] = k->pub.fd;
   if (sel->ndirty == 1) uv_prepare_start(&sel->prepare, prepare_cb);
 }
 
@@ -88,8 +88,8 @@ static void dirty_remove(sel_selector *sel, sel__key *k) {
   int i = k->u.idx.dirty;
   sel__key *last;
   if (i < 0) return;
-  last = sel->dirty[--sel->ndirty];
-  sel->dirty[i] = last;
+  last = sel->keys[sel->dirty[--sel->ndirty]];
+  sel->dirty[i] = last->pub.fd;
   last->u.idx.dirty = i;
   k->u.idx.dirty = -1;
 }
@@ -102,7 +102,7 @@ static void prepare_cb(uv_prepare_t *handle) {
   sel_selector *sel = handle->data;
   int i;
   for (i = 0; i < sel->ndirty; i++) {
-    sel__key *k = sel->dirty[i];
+    sel__key *k = sel->keys[sel->dirty[i]];
     k->u.idx.dirty = -1;
     if (check_fd(k->pub.fd) != 0) {
       uv_poll_stop(&k->poll);
@@ -352,7 +352,7 @@ int sel_modify(sel_selector *sel, int fd, int events, sel_io_cb callback,
     k->flags &= ~(unsigned)SEL__KEY_PARKED;
     dirty_push(sel, k);
     k->pub.events = events;
-    if ((k->revents &= events) == 0) ready_remove(sel, k);
+    if ((k->revents &= (uint16_t)events) == 0) ready_remove(sel, k);
   }
   k->pub.callback = callback;
   k->pub.data = data;
@@ -454,7 +454,7 @@ static int drain(sel_selector *sel, sel_event *out, int max) {
   int n = sel->nready < max ? sel->nready : max;
   int i;
   for (i = 0; i < n; i++) {
-    sel__key *k = sel->ready[i];
+    sel__key *k = sel->keys[sel->ready[i]];
     out[i].key = &k->pub;
     out[i].mask = k->revents;
     k->revents = 0;
@@ -463,7 +463,7 @@ static int drain(sel_selector *sel, sel_event *out, int max) {
   if (n > 0 && n < sel->nready) {
     memmove(sel->ready, sel->ready + n,
             (size_t)(sel->nready - n) * sizeof(*sel->ready));
-    for (i = 0; i < sel->nready - n; i++) sel->ready[i]->u.idx.ready = i;
+    for (i = 0; i < sel->nready - n; i++) sel->keys[sel->ready[i]]->u.idx.ready = i;
   }
   sel->nready -= n;
   return n;
