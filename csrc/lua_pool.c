@@ -65,6 +65,14 @@ struct lexec {
 
 /* ---- thread workers ------------------------------------------------------- */
 
+/* An sbuffer with room for about `size` bytes: msgpack_sbuffer_init's
+ * first write takes 8 KiB, a malloc and free too many per small task. */
+static void sbuffer_init(msgpack_sbuffer *sb, size_t size) {
+  msgpack_sbuffer_init(sb);
+  sb->data = malloc(size);
+  if (sb->data != NULL) sb->alloc = size;
+}
+
 /* Each worker thread of any pool keeps its lua_State here; a thread
  * serves one pool all its life, and the state is closed as it exits. */
 static pthread_key_t state_key;
@@ -92,7 +100,7 @@ static void thread_work(void *arg) {
   ltask *t = arg;
   lua_State *W = worker_state(&t->ex->conf);
   msgpack_sbuffer out;
-  msgpack_sbuffer_init(&out);
+  sbuffer_init(&out, 128);
   if (W == NULL)
     msgpack_sbuffer_write(&out, nomem, sizeof nomem - 1);
   else
@@ -450,27 +458,26 @@ static int l_process_executor(lua_State *L) {
   return 1;
 }
 
-/* ex:submit(request) -> id */
-static int l_submit(lua_State *L) {
-  lexec *ex = check_live(L);
-  size_t len;
-  const char *req = luaL_checklstring(L, 2, &len);
+/* Hands the request data[0..len) to the workers and records the task; a
+ * thread pool takes `data` over (it was malloc'd), a process pool copies
+ * it.  Pushes the task's id. */
+static int submit(lua_State *L, lexec *ex, char *data, size_t len) {
   ltask *t = calloc(1, sizeof(*t));
   int r;
-  /* A thread reads the request from the task; the process pool copies. */
-  if (t == NULL ||
-      (ex->threads != NULL && (t->data = malloc(len ? len : 1)) == NULL)) {
-    free(t);
+  if (t == NULL) {
+    free(data);
     return luaL_error(L, "not enough memory");
   }
-  if (t->data != NULL) memcpy(t->data, req, len);
-  t->len = len;
   t->ex = ex;
   t->id = ++ex->next_id;
-  if (ex->threads != NULL)
+  if (ex->threads != NULL) {
+    t->data = data;
+    t->len = len;
     r = sel_pool_submit(ex->threads, thread_work, thread_done, t, &t->work);
-  else
-    r = sel_procpool_submit(ex->procs, req, len, proc_done, t, &t->ptask);
+  } else {
+    r = sel_procpool_submit(ex->procs, data, len, proc_done, t, &t->ptask);
+    free(data);
+  }
   if (r < 0) {
     free_task(t);
     if (r == UV_E2BIG) return luaL_error(L, "submit: request too large");
@@ -483,6 +490,80 @@ static int l_submit(lua_State *L) {
   lua_rawseti(L, -2, (int)t->id);
   lua_pushinteger(L, t->id);
   return 1;
+}
+
+/* ex:submit(request) -> id */
+static int l_submit(lua_State *L) {
+  lexec *ex = check_live(L);
+  size_t len;
+  const char *req = luaL_checklstring(L, 2, &len);
+  char *data = malloc(len ? len : 1);
+  if (data == NULL) return luaL_error(L, "not enough memory");
+  memcpy(data, req, len);
+  return submit(L, ex, data, len);
+}
+
+/* Packs [op, kind, fn, [args...]]: kind and fn at index `at`, the n
+ * arguments from at + 2.  Returns 0, or -1 with a message in err naming
+ * the argument that is not a value. */
+static int pack_request(lua_State *L, const char *op, int at, int n,
+                        msgpack_sbuffer *sb, char *err, size_t errlen) {
+  msgpack_packer pk;
+  int i;
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  msgpack_pack_array(&pk, 4);
+  msgpack_pack_str(&pk, strlen(op));
+  msgpack_pack_str_body(&pk, op, strlen(op));
+  sel__mp_pack(L, at, &pk, NULL, err, errlen);
+  if (strcmp(lua_tostring(L, at), "code") == 0) {
+    /* Bytecode is binary: skip the codec's UTF-8 check of every byte. */
+    size_t len;
+    const char *code = lua_tolstring(L, at + 1, &len);
+    msgpack_pack_bin(&pk, len);
+    msgpack_pack_bin_body(&pk, code, len);
+  } else {
+    sel__mp_pack(L, at + 1, &pk, NULL, err, errlen);
+  }
+  msgpack_pack_array(&pk, (size_t)n);
+  for (i = 1; i <= n; i++) {
+    if (sel__mp_pack(L, at + 1 + i, &pk, NULL, err, errlen) < 0) {
+      /* Again, to name the argument: not worth a format on every pack. */
+      char what[32];
+      snprintf(what, sizeof what, "argument %d", i);
+      sb->size = 0;
+      sel__mp_pack(L, at + 1 + i, &pk, what, err, errlen);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static int check_count(lua_State *L, int idx) {
+  lua_Integer n = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, n >= 0 && n <= 100000, idx, "bad argument count");
+  lua_settop(L, idx + (int)n);
+  return (int)n;
+}
+
+/* ex:call(kind, fn, n, ...) -> id, or nil and why an argument can't be
+ * sent: encodes and submits in one go, the path of every task. */
+static int l_call(lua_State *L) {
+  lexec *ex = check_live(L);
+  int n = check_count(L, 4);
+  char err[256];
+  msgpack_sbuffer sb;
+  size_t fnlen;
+  luaL_checkstring(L, 2);
+  luaL_checklstring(L, 3, &fnlen);
+  lua_remove(L, 4);                 /* kind, fn, then the arguments */
+  sbuffer_init(&sb, fnlen + 64);
+  if (pack_request(L, "call", 2, n, &sb, err, sizeof err) < 0) {
+    msgpack_sbuffer_destroy(&sb);
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  return submit(L, ex, sb.data, sb.size);
 }
 
 /* Cancels task t if no worker has it yet; 1 if it did. */
@@ -582,31 +663,17 @@ static int l_gc(lua_State *L) {
 /* core._request(op, kind, fn, n, ...) -> the request payload; raises with
  * a message naming the argument that is not a value. */
 static int l_request(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 4);
-  int i;
+  const char *op = luaL_checkstring(L, 1);
+  int n = check_count(L, 4);
   char err[256];
   msgpack_sbuffer sb;
-  msgpack_packer pk;
-  luaL_checkstring(L, 1);
   luaL_checkstring(L, 2);
   luaL_checkstring(L, 3);
-  luaL_argcheck(L, n >= 0 && n <= 100000, 4, "bad argument count");
+  lua_remove(L, 4);                 /* kind, fn, then the arguments */
   msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 4);
-  for (i = 1; i <= 3; i++) sel__mp_pack(L, i, &pk, NULL, err, sizeof err);
-  msgpack_pack_array(&pk, (size_t)n);
-  lua_settop(L, 4 + (int)n);
-  for (i = 1; i <= n; i++) {
-    if (sel__mp_pack(L, 4 + i, &pk, NULL, err, sizeof err) < 0) {
-      /* Again, to name the argument: not worth a format on every pack. */
-      char what[32];
-      snprintf(what, sizeof what, "argument %d", i);
-      sb.size = 0;
-      sel__mp_pack(L, 4 + i, &pk, what, err, sizeof err);
-      msgpack_sbuffer_destroy(&sb);
-      return luaL_error(L, "%s", err);
-    }
+  if (pack_request(L, op, 2, n, &sb, err, sizeof err) < 0) {
+    msgpack_sbuffer_destroy(&sb);
+    return luaL_error(L, "%s", err);
   }
   lua_pushlstring(L, sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
@@ -636,6 +703,7 @@ static int l_clock(lua_State *L) {
 
 static const luaL_Reg exec_methods[] = {
   {"submit", l_submit},
+  {"call", l_call},
   {"cancel", l_cancel},
   {"terminate", l_terminate},
   {"close", l_close},

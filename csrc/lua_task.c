@@ -22,6 +22,8 @@
 #define INIT_ERROR "selectors.task.init_error"
 #define FN_CACHE "selectors.task.fn_cache"
 #define FN_CACHE_MAX 64
+#define FN_LAST "selectors.task.last_code"
+#define FN_LAST_FN "selectors.task.last_fn"
 
 void sel__task_setup(lua_State *W, const char *path, const char *cpath) {
   luaL_openlibs(W);
@@ -102,11 +104,30 @@ static int by_name_body(lua_State *W) {
   return 1;
 }
 
+/* Keeps the function on top of the stack as the last one run, with its
+ * bytecode. */
+static void remember(lua_State *W, const char *p, size_t n) {
+  lua_pushvalue(W, -1);
+  lua_setfield(W, LUA_REGISTRYINDEX, FN_LAST_FN);
+  lua_pushlstring(W, p, n);
+  lua_setfield(W, LUA_REGISTRYINDEX, FN_LAST);
+}
+
 /* Pushes the function compiled from bytecode p (through the cache), or
  * the load error (returning -1).  The cache counts its entries at [1]
  * and starts again empty when full. */
 static int by_code(lua_State *W, const char *p, size_t n) {
   lua_Integer count = FN_CACHE_MAX;
+  size_t last_len;
+  const char *last;
+  /* The same function as last time, the usual case: no copy, no hash. */
+  lua_getfield(W, LUA_REGISTRYINDEX, FN_LAST);
+  last = lua_tolstring(W, -1, &last_len);
+  lua_pop(W, 1);
+  if (last != NULL && last_len == n && memcmp(last, p, n) == 0) {
+    lua_getfield(W, LUA_REGISTRYINDEX, FN_LAST_FN);
+    return 0;
+  }
   lua_getfield(W, LUA_REGISTRYINDEX, FN_CACHE);
   if (lua_istable(W, -1)) {
     lua_rawgeti(W, -1, 1);
@@ -124,6 +145,7 @@ static int by_code(lua_State *W, const char *p, size_t n) {
   lua_rawget(W, -2);
   if (lua_isfunction(W, -1)) {
     lua_remove(W, -2);
+    remember(W, p, n);
     return 0;
   }
   lua_pop(W, 1);
@@ -137,6 +159,7 @@ static int by_code(lua_State *W, const char *p, size_t n) {
   lua_pushinteger(W, count + 1);
   lua_rawseti(W, -3, 1);
   lua_remove(W, -2);
+  remember(W, p, n);
   return 0;
 }
 

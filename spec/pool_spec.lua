@@ -104,6 +104,18 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
       for i = 1, 10000 do assert.equal(2 * i, futs[i]:result()) end
     end)
 
+    it("keeps functions apart that alternate in one worker", function()
+      new {workers = 1}
+      -- Same bytecode length, different constants.
+      local f = function(a) return a + 1 end
+      local g = function(a) return a + 2 end
+      local futs = {}
+      for i = 1, 40 do futs[i] = pool:submit(i % 2 == 0 and f or g, i) end
+      for i = 1, 40 do
+        assert.equal(i + (i % 2 == 0 and 1 or 2), futs[i]:result())
+      end
+    end)
+
     it("maps in list order", function()
       new {workers = 3}
       local list = {}

@@ -27,10 +27,6 @@ local pool = {}
 local Future = {}
 Future.__index = Future
 
-local function new_future()
-  return setmetatable({state = "pending"}, Future)
-end
-
 -- xpcall(f, handler, args...) where 5.1's xpcall takes no arguments.
 local xpcall_args = select(2, xpcall(function(a) return a end,
                                      function() end, true))
@@ -207,10 +203,12 @@ local function check_open(self, what)
 end
 
 local function submit(self, level, fn, ...)
-  local req = request("call", fn, level + 1, ...)
-  local id = self.executor:submit(req)
-  local fut = new_future()
-  fut.sel, fut.pool, fut.executor, fut.id = self.sel, self, self.executor, id
+  local kind, payload = encode_fn(fn, level + 1)
+  local ex = self.executor
+  local id, err = ex:call(kind, payload, select("#", ...), ...)
+  if id == nil then error(err, level + 1) end
+  local fut = setmetatable({state = "pending", sel = self.sel, pool = self,
+                            executor = ex, id = id}, Future)
   self.futures[id] = fut
   return fut
 end
