@@ -24,6 +24,7 @@
 #define E_INPROGRESS (-0x10002)
 
 typedef struct {
+  const void *tag; /* SEL__SOCK_TAG: tells our sockets from other userdata */
   int fd; /* -1 once closed */
   int family, type;
   double timeout; /* < 0 blocking, 0 non-blocking, > 0 deadline */

@@ -642,6 +642,12 @@ describe("selectors.socket", function()
         "bad argument #1 to 'recvfrom' (size must be positive)" },
       { "recv on a non-socket", function() s.recv("x", 10) end,
         "bad argument #1 to 'recv' (selectors.socket expected, got string)" },
+      -- Other userdata, of any size (the fast check compares size and tag).
+      { "recv on a file", function() s.recv(io.stdout, 10) end,
+        "bad argument #1 to 'recv' (selectors.socket expected, got userdata)" },
+      { "send on a selector", function()
+          s.send(require("selectors").DefaultSelector(), "x") end,
+        "bad argument #1 to 'send' (selectors.socket expected, got userdata)" },
       { "send(42)", function() s:send(42) end,
         "bad argument #1 to 'send' (string expected, got number)" },
       { "sendall(nil)", function() s:sendall(nil) end,
