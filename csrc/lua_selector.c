@@ -26,12 +26,19 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
-/* The methods have the metatable as upvalue 1, so that checking self on
- * the hot path (select, run_once) is a compare, not a registry lookup by
- * name; anything else, and callers without that upvalue, take
- * luaL_checkudata and its error message. */
+/* The address every selector carries in its tag. */
+static const char sel_tag = 0;
+
+/* Checking self is on the path of every select.  A full userdata of our
+ * size tagged with the address of sel_tag is one of ours (Lua code can't
+ * make or write a userdata; see check_sock in lua_socket.c): two API
+ * calls.  Otherwise the methods have the metatable as upvalue 1, a
+ * compare rather than a registry lookup by name; anything else, and
+ * callers without that upvalue, take luaL_checkudata and its message. */
 static lsel *check_sel(lua_State *L) {
   lsel *s = lua_touserdata(L, 1);
+  if (s != NULL && lua_rawlen(L, 1) == sizeof *s && s->tag == &sel_tag)
+    return s;
   if (s != NULL && lua_getmetatable(L, 1)) {
     int same = lua_rawequal(L, -1, lua_upvalueindex(1));
     lua_pop(L, 1);
@@ -569,6 +576,7 @@ static int l_new(lua_State *L) {
   lsel *s = lua_newuserdata(L, sizeof(*s));
   int r;
   memset(s, 0, sizeof(*s));
+  s->tag = &sel_tag;
   luaL_setmetatable(L, SELECTOR_MT);
   lua_createtable(L, 6, 0);
   lua_newtable(L);

@@ -30,6 +30,7 @@ typedef struct ltimer ltimer;
 typedef struct lexec lexec;
 
 typedef struct lsel {
+  const void *tag;      /* tells our selectors from other userdata */
   sel_selector *sel;    /* NULL once closed */
   sel_event *events;    /* filled by sel_select() */
   entry *batch;         /* what the iterator and run() walk */

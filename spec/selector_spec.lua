@@ -315,6 +315,16 @@ describe("DefaultSelector", function()
   end)
 
   describe("select", function()
+    it("refuses a self that is not a selector, of any kind", function()
+      local socket_ud = socket.socket()
+      for _, bad in ipairs({io.stdout, socket_ud, {}, "x"}) do
+        local ok, err = pcall(sel.select, bad, 0)
+        assert.is_false(ok)
+        assert.matches("selectors.DefaultSelector expected", err, 1, true)
+      end
+      socket_ud:close()
+    end)
+
     it("polls without blocking for a timeout <= 0", function()
       sel:register(a, READ)
       for _, t in ipairs({0, -1, -0.5}) do
