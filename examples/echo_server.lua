@@ -135,6 +135,9 @@ local function accept(sock, _mask)
   end
   if not quiet then print("accepted", conn, "from", host .. ":" .. cport) end
   conn:setblocking(false)
+  -- An echo goes out in pieces of 1000 bytes: without TCP_NODELAY, Nagle
+  -- holds each piece after the first until the peer's (delayed) ACK.
+  conn:setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
   sel:register(conn, selectors.EVENT_READ, read)
 end
 

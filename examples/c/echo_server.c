@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -184,7 +185,7 @@ static void accept_cb(sel_selector *sel, sel_key *key, int mask) {
   socklen_t len = sizeof(addr);
   char host[INET_ADDRSTRLEN];
   struct conn *c;
-  int fd, r;
+  int fd, r, one = 1;
   (void)mask;
   fd = accept(key->fd, (struct sockaddr *)&addr, &len);
   if (fd < 0) {
@@ -199,6 +200,9 @@ static void accept_cb(sel_selector *sel, sel_key *key, int mask) {
   if (inet_ntop(AF_INET, &addr.sin_addr, host, sizeof(host)) == NULL)
     strcpy(host, "?");
   say("accepted %d from %s:%u\n", fd, host, (unsigned)ntohs(addr.sin_port));
+  /* An echo goes out in pieces of RECV_SIZE: without TCP_NODELAY, Nagle
+   * holds each piece after the first until the peer's (delayed) ACK. */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   c = calloc(1, sizeof(*c));
   if (c == NULL || set_nonblocking(fd) < 0) {
     fprintf(stderr, "cannot set up connection %d\n", fd);
