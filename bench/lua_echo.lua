@@ -1,23 +1,26 @@
--- lua_echo_select.lua - the echo server the benchmarks measure as "our Lua
+-- lua_echo.lua - the echo server the benchmarks measure as "our Lua
 -- server": examples/echo_server.lua with its per-event prints taken out,
 -- nothing else changed.  The seed's DefaultSelector, accept(sock, mask) and
 -- read(conn, mask) callbacks stored as key.data, the seed's loop
 --     for key, mask in sel:select() do key.data(key.fileobj, mask) end
 -- and the example's care for short sends (the rest waits for EVENT_WRITE)
--- and for resets.  bench/lua_echo_run.lua is the same with sel:run().
+-- and for resets.  With "run" as its second argument it calls sel:run()
+-- instead of that loop, which makes the same calls from C: the difference
+-- between the two is what the Lua-side loop costs.
 --
 -- Usage (bench/run sets the paths to its build-bench/ modules):
 --   LUA_CPATH="build-bench/lua/5.4/?.so;;" LUA_PATH="lua/?.lua;lua/?/init.lua;;" \
---     lua5.4 bench/lua_echo_select.lua PORT
+--     lua5.4 bench/lua_echo.lua PORT [select|run]
 -- It listens on 127.0.0.1:PORT and prints one line when it does.  Lua has
 -- no signal handling of its own, so SIGTERM ends it by its default action
 -- (status 143); callgrind writes its output on such a death as well.
 local selectors = require "selectors"
 local socket = require "selectors.socket"
 
-local port = tonumber(arg[1])
-if not port or port % 1 ~= 0 or port < 1 or port > 65535 then
-  io.stderr:write("usage: lua_echo_select.lua PORT\n")
+local port, loop = tonumber(arg[1]), arg[2] or "select"
+if not port or port % 1 ~= 0 or port < 1 or port > 65535 or
+   (loop ~= "select" and loop ~= "run") then
+  io.stderr:write("usage: lua_echo.lua PORT [select|run]\n")
   os.exit(2)
 end
 
@@ -93,9 +96,13 @@ assert(sock:bind("127.0.0.1", port))
 assert(sock:listen(100))
 sock:setblocking(false)
 sel:register(sock, selectors.EVENT_READ, accept)
-print(("lua_echo_select listening on 127.0.0.1:%d"):format(port))
+print(("lua_echo (%s) listening on 127.0.0.1:%d"):format(loop, port))
 io.stdout:flush()
 
-while true do
-  for key, mask in sel:select() do key.data(key.fileobj, mask) end
+if loop == "run" then
+  sel:run()  -- returns only when nothing is registered: the listener stays
+else
+  while true do
+    for key, mask in sel:select() do key.data(key.fileobj, mask) end
+  end
 end
