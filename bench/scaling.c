@@ -34,12 +34,12 @@
  * with N), not the kernel's epoll entry.  When the descriptors do not fit
  * under RLIMIT_NOFILE (raised as far as allowed first) the line says
  * status=na and why.  Relies on selector.h and, for sizeof(sel__key) and
- * the sizes of the selector's arrays, sel_internal.h.
+ * the sizes of the selector's arrays, the private csrc/lib/internal.h.
  */
 #define _GNU_SOURCE
 
 #include <selector.h>
-#include "sel_internal.h"
+#include "lib/internal.h"
 
 #include <errno.h>
 #include <malloc.h>

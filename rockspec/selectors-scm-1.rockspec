@@ -30,19 +30,37 @@ external_dependencies = {
   MSGPACK = { header = "msgpack.h", library = "msgpackc" },
 }
 
+-- The sources are listed again in CMakeLists.txt (the library) and
+-- cmake/LuaModules.cmake (the modules); a test (csrc/test/structure)
+-- checks that the lists agree.  selectors.core compiles the C library in
+-- with SEL_EMBEDDED, so that the module exports luaopen_* alone.
 local core_sources = {
-  "csrc/lua_selector.c",
-  "csrc/lua_timer.c",
-  "csrc/lua_msgpack.c",
-  "csrc/lua_pool.c",
-  "csrc/lua_task.c",
-  "csrc/selector.c",
-  "csrc/timer.c",
-  "csrc/threadpool.c",
-  "csrc/procpool.c",
-  "csrc/procworker.c",
-  "csrc/wakeup.c",
-  "csrc/error.c",
+  "csrc/lua/util.c",
+  "csrc/lua/core/core.c",
+  "csrc/lua/core/source.c",
+  "csrc/lua/core/selector.c",
+  "csrc/lua/core/timer.c",
+  "csrc/lua/core/executor.c",
+  "csrc/lua/core/payload.c",
+  "csrc/lua/core/task.c",
+  "csrc/lua/core/msgpack.c",
+  "csrc/lib/selector.c",
+  "csrc/lib/source.c",
+  "csrc/lib/wakeup.c",
+  "csrc/lib/error.c",
+  "csrc/lib/timer.c",
+  "csrc/lib/threadpool.c",
+  "csrc/lib/procpool.c",
+  "csrc/lib/procpool_workers.c",
+  "csrc/lib/worker.c",
+}
+
+local socket_sources = {
+  "csrc/lua/util.c",
+  "csrc/lua/socket/socket.c",
+  "csrc/lua/socket/module.c",
+  "csrc/lua/socket/sockaddr.c",
+  "csrc/lua/socket/sockopt.c",
 }
 
 build = {
@@ -52,20 +70,15 @@ build = {
     ["selectors.pool"] = "lua/selectors/pool.lua",
     ["selectors.core"] = {
       sources = core_sources,
-      defines = { "_GNU_SOURCE" },
-      incdirs = { "csrc", "$(LIBUV_INCDIR)", "$(MSGPACK_INCDIR)" },
+      defines = { "_GNU_SOURCE", "SEL_EMBEDDED" },
+      incdirs = { "csrc/include", "csrc", "$(LIBUV_INCDIR)", "$(MSGPACK_INCDIR)" },
       libdirs = { "$(LIBUV_LIBDIR)", "$(MSGPACK_LIBDIR)" },
       libraries = { "uv", "msgpackc" },
     },
     ["selectors.socket"] = {
-      sources = {
-        "csrc/lua_socket.c",
-        "csrc/lua_socket_module.c",
-        "csrc/lua_sockaddr.c",
-        "csrc/lua_sockopt.c",
-      },
+      sources = socket_sources,
       defines = { "_GNU_SOURCE" },
-      incdirs = { "csrc" },
+      incdirs = { "csrc/include", "csrc" },
     },
   },
 }

@@ -18,7 +18,7 @@ local selectors = {
   backend = core.backend,
   ThreadPool = pool.ThreadPool,
   ProcessPool = pool.ProcessPool,
-  _VERSION = "selectors 0.1.0",
+  _VERSION = core._VERSION,
 }
 
 return selectors

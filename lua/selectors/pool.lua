@@ -1,8 +1,8 @@
 -- selectors.pool: ThreadPool and ProcessPool, and their futures, over the
--- executors of selectors.core (csrc/lua_pool.c).
+-- executors of selectors.core (csrc/lua/core/executor.c).
 --
 -- A task travels as a request payload (core._request: MessagePack, see
--- csrc/lua_task.h) to a worker thread with a lua_State of its own or to a
+-- csrc/lua/core/task.h) to a worker thread with a lua_State of its own or to a
 -- worker process running this same interpreter; its reply comes back
 -- through the selector, where the executor calls the pool's handler from
 -- inside select/run.  Everything that waits runs the selector meanwhile.

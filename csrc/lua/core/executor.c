@@ -1,34 +1,33 @@
 /*
- * lua_pool.c - the C half of selectors.ThreadPool and ProcessPool: an
- * executor that runs request payloads (lua_task.h) on threads of a
- * sel_pool, each thread with a lua_State of its own, or on the worker
- * processes of a sel_procpool, and hands each reply back to Lua on the
- * selector's thread.  Futures and the pool API are Lua, in
- * lua/selectors/pool.lua.
+ * executor.c - the C half of selectors.ThreadPool and ProcessPool: an
+ * executor that runs request payloads (task.h) on threads of a sel_pool,
+ * each thread with a lua_State of its own, or on the worker processes of
+ * a sel_procpool, and hands each reply back to Lua on the selector's
+ * thread.  Futures and the pool API are Lua, in lua/selectors/pool.lua.
  *
- * Replies come back like timers do: the core's done callback, which runs
- * inside sel_select(), only queues the task on its executor and the
- * executor on the selector; lua_selector.c calls sel__lua_run_pools()
- * once sel_select() has returned, and it calls the executor's Lua handler
- * with plain Lua calls, so that an error raised by a user's callback
- * propagates out of select/run and leaves the executor consistent.
+ * An executor is a source (core.h).  Replies come back like timers do:
+ * the C library's done callback, which runs inside sel_select(), only
+ * queues the task on its executor and the executor on the selector; the
+ * queue's drain then calls the executor's Lua handler with plain Lua
+ * calls, so that an error raised by a user's callback propagates out of
+ * select/run and leaves the executor consistent.
  *
- * An executor is kept in its selector's UV_POOLS slot until it is freed
- * (pool:join) or the selector closes, which shuts its workers down first
- * so that no core callback can reach a freed executor.
+ * The selector keeps an executor alive until it is freed (pool:join) or
+ * the selector closes, which lets go of it before shutting its workers
+ * down, so that no C callback can reach a freed executor.
  */
-#include "lua_selector.h"
-#include "lua_msgpack.h"
-#include "lua_task.h"
+#include "lua/core/core.h"
+#include "lua/core/msgpack.h"
+#include "lua/core/task.h"
 
 #include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define EXECUTOR_MT "selectors.Executor"
+
+typedef struct lexec lexec;
 
 typedef struct ltask {
   lexec *ex;
@@ -51,14 +50,12 @@ typedef struct lconf {
 } lconf;
 
 struct lexec {
-  lsel *owner;             /* NULL once detached */
+  lsel_source src;         /* first; src.owner is NULL once let go */
   sel_pool *threads;       /* one of these two */
   sel_procpool *procs;
   lconf conf;
   ltask *done_head;        /* replies not yet handed to Lua */
   ltask *done_tail;
-  lexec *ready_next;       /* in owner's ready list */
-  int queued;              /* on that list */
   int pending;             /* submitted, reply not yet handed to Lua */
   lua_Integer next_id;
 };
@@ -85,10 +82,10 @@ static lua_State *worker_state(const lconf *conf) {
   lua_State *W = pthread_getspecific(state_key);
   msgpack_sbuffer sb;
   if (W != NULL || (W = luaL_newstate()) == NULL) return W;
-  sel__task_setup(W, conf->path, conf->cpath);
+  lsel_task_setup(W, conf->path, conf->cpath);
   if (conf->init != NULL) {
     msgpack_sbuffer_init(&sb);
-    sel__task_run(W, conf->init, conf->init_len, &sb);
+    lsel_task_run(W, conf->init, conf->init_len, &sb);
     msgpack_sbuffer_destroy(&sb);
   }
   pthread_setspecific(state_key, W);
@@ -104,7 +101,7 @@ static void thread_work(void *arg) {
   if (W == NULL)
     msgpack_sbuffer_write(&out, nomem, sizeof nomem - 1);
   else
-    sel__task_run(W, t->data, t->len, &out);
+    lsel_task_run(W, t->data, t->len, &out);
   free(t->data);
   t->len = out.size;
   t->data = msgpack_sbuffer_release(&out);
@@ -118,26 +115,19 @@ static void free_task(ltask *t) {
 }
 
 /* A task's reply is in: queue it for Lua, or drop it if nobody waits. */
-static void finish(ltask *t) {
+static void task_done(ltask *t) {
   lexec *ex = t->ex;
-  lsel *s = ex->owner;
   t->work = NULL;
   t->ptask = NULL;
   t->next = NULL;
-  if (s == NULL) {
+  if (ex->src.owner == NULL) {
     free_task(t);
     return;
   }
   if (ex->done_tail != NULL) ex->done_tail->next = t;
   else ex->done_head = t;
   ex->done_tail = t;
-  if (!ex->queued) {
-    ex->queued = 1;
-    ex->ready_next = NULL;
-    if (s->ready_tail != NULL) s->ready_tail->ready_next = ex;
-    else s->ready_head = ex;
-    s->ready_tail = ex;
-  }
+  lsel_queue(ex->src.owner, &ex->src);
 }
 
 static void thread_done(sel_selector *sel, sel_work *work, int status,
@@ -146,7 +136,7 @@ static void thread_done(sel_selector *sel, sel_work *work, int status,
   (void)sel;
   (void)work;
   t->status = status;
-  finish(t);
+  task_done(t);
 }
 
 static void proc_done(sel_selector *sel, sel_proctask *task,
@@ -166,102 +156,28 @@ static void proc_done(sel_selector *sel, sel_proctask *task,
     else memcpy(t->data, res->reply, res->len);
     t->len = res->len;
   }
-  finish(t);
+  task_done(t);
 }
 
-static const char *signame(int sig) {
-  static const struct { int sig; const char *name; } names[] = {
-    {SIGHUP, "SIGHUP"}, {SIGINT, "SIGINT"}, {SIGQUIT, "SIGQUIT"},
-    {SIGILL, "SIGILL"}, {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
-    {SIGBUS, "SIGBUS"}, {SIGFPE, "SIGFPE"}, {SIGKILL, "SIGKILL"},
-    {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-    {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
-    {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
-  };
-  size_t i;
-  for (i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (names[i].sig == sig) return names[i].name;
-  return NULL;
-}
-
-/* Pushes ok, value-or-message for a task whose reply is in. */
-static void push_outcome(lua_State *L, const ltask *t) {
-  msgpack_zone zone;
-  msgpack_object o;
-  char err[256];
-  const char *name;
-  if (t->status == UV_ECANCELED) {
-    lua_pushboolean(L, 0);
-    lua_pushliteral(L, "cancelled");
-  } else if (t->status == UV_ESRCH && t->term_signal != 0) {
-    lua_pushboolean(L, 0);
-    name = signame(t->term_signal);
-    if (name != NULL)
-      lua_pushfstring(L, "worker process killed by signal %s", name);
-    else
-      lua_pushfstring(L, "worker process killed by signal %d",
-                      t->term_signal);
-  } else if (t->status == UV_ESRCH) {
-    lua_pushboolean(L, 0);
-    lua_pushfstring(L, "worker process exited with status %d",
-                    (int)t->exit_status);
-  } else if (t->status == UV_EPROTO) {
-    lua_pushboolean(L, 0);
-    lua_pushliteral(L, "worker process sent a malformed frame");
-  } else if (t->status < 0) {
-    lua_pushboolean(L, 0);
-    lua_pushfstring(L, "worker: %s", sel_strerror(t->status));
-  } else {
-    msgpack_zone_init(&zone, 1024);
-    if (sel__mp_parse(t->data, t->len, &zone, &o, err, sizeof err) < 0 ||
-        o.type != MSGPACK_OBJECT_ARRAY || o.via.array.size != 2 ||
-        o.via.array.ptr[0].type != MSGPACK_OBJECT_BOOLEAN ||
-        sel__mp_push(L, &o.via.array.ptr[1], err, sizeof err) < 0) {
-      lua_pushboolean(L, 0);
-      lua_pushfstring(L, "malformed reply from worker: %s", err);
-    } else {
-      lua_pushboolean(L, o.via.array.ptr[0].via.boolean);
-      lua_insert(L, -2);
-    }
-    msgpack_zone_destroy(&zone);
-  }
-}
-
-/* Pushes the executor userdata kept for ex in UV_POOLS of the selector
- * at index 1. */
-static void push_exec(lua_State *L, lexec *ex) {
-  sel__lua_push_slot(L, UV_POOLS);
-  lua_pushlightuserdata(L, ex);
-  lua_rawget(L, -2);
-  lua_remove(L, -2);
-}
-
-/* Takes the next reply of the first ready executor off the queues. */
-static ltask *take(lsel *s) {
-  while (s->ready_head != NULL) {
-    lexec *ex = s->ready_head;
-    ltask *t = ex->done_head;
-    if (t != NULL) {
-      ex->done_head = t->next;
-      if (ex->done_head == NULL) ex->done_tail = NULL;
-      ex->pending--;
-      return t;
-    }
-    s->ready_head = ex->ready_next;
-    if (s->ready_head == NULL) s->ready_tail = NULL;
-    ex->queued = 0;
-  }
-  return NULL;
-}
-
-/* Calls handler(id, ok, value) for every reply in, in arrival order.  A
+/* The run hook: calls handler(id, ok, value) for the next reply in.  The
  * reply leaves the queue before its handler runs, so one that raises
  * leaves the rest for the next select. */
-void sel__lua_run_pools(lua_State *L, lsel *s) {
-  ltask *t;
-  while ((t = take(s)) != NULL) {
-    lua_pushcfunction(L, sel__lua_traceback);
-    push_exec(L, t->ex);
+static void exec_run(lua_State *L, lsel *s, lsel_source *src) {
+  lexec *ex = (lexec *)src;
+  ltask *t = ex->done_head;
+  if (t == NULL) {
+    lsel_unqueue(s, src);
+    return;
+  }
+  ex->done_head = t->next;
+  if (ex->done_head == NULL) {
+    ex->done_tail = NULL;
+    lsel_unqueue(s, src);
+  }
+  ex->pending--;
+  {
+    lua_pushcfunction(L, lsel_traceback);
+    lsel_push_source(L, 1, src);
     sel_getuv(L, -1);                 /* msgh, ex, {handler, tasks} */
     lua_rawgeti(L, -1, 2);
     lua_pushinteger(L, t->id);
@@ -272,7 +188,8 @@ void sel__lua_run_pools(lua_State *L, lsel *s) {
     lua_replace(L, -3);
     lua_pop(L, 1);                    /* msgh, handler */
     lua_pushinteger(L, t->id);
-    push_outcome(L, t);
+    lsel_push_outcome(L, t->status, t->exit_status, t->term_signal, t->data,
+                      t->len);
     free_task(t);
     if (lua_pcall(L, 3, 0, -5) != LUA_OK) lua_error(L);
     lua_pop(L, 1);
@@ -287,7 +204,7 @@ static lexec *check_exec(lua_State *L) {
 
 static lexec *check_live(lua_State *L) {
   lexec *ex = check_exec(L);
-  if (ex->owner == NULL) luaL_error(L, "pool is shut down");
+  if (ex->src.owner == NULL) luaL_error(L, "pool is shut down");
   return ex;
 }
 
@@ -301,24 +218,11 @@ static char *dup_field(lua_State *L, int idx, const char *name) {
   return copy;
 }
 
-/* Stops the workers at once and frees what is left; the core reports every
- * task still out while it does so, and finish() drops them. */
-static void detach(lexec *ex) {
-  lsel *s = ex->owner;
-  lexec **p;
+/* Stops the workers at once and frees what is left, once the executor has
+ * let go of its selector: the C library reports every task still out
+ * while it does so, and task_done() drops them. */
+static void exec_stop(lexec *ex) {
   ltask *t;
-  if (s == NULL) return;
-  if (ex->queued) {
-    for (p = &s->ready_head; *p != ex; p = &(*p)->ready_next) {}
-    *p = ex->ready_next;
-    if (s->ready_tail == ex) {
-      lexec *last = s->ready_head;
-      while (last != NULL && last->ready_next != NULL) last = last->ready_next;
-      s->ready_tail = last;
-    }
-    ex->queued = 0;
-  }
-  ex->owner = NULL;
   if (ex->threads != NULL) sel_pool_shutdown(ex->threads, 0);
   if (ex->procs != NULL) sel_procpool_free(ex->procs);
   ex->threads = NULL;
@@ -335,27 +239,18 @@ static void detach(lexec *ex) {
   memset(&ex->conf, 0, sizeof ex->conf);
 }
 
-/* Called by the selector's close, before the core's: every executor. */
-void sel__lua_detach_pools(lua_State *L, lsel *s) {
-  (void)s;
-  sel__lua_push_slot(L, UV_POOLS);
-  lua_pushnil(L);
-  while (lua_next(L, -2)) {
-    detach(lua_touserdata(L, -1));
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  sel_getuv(L, 1);
-  lua_newtable(L);
-  lua_rawseti(L, -2, UV_POOLS);
-  lua_pop(L, 1);
+/* The detach hook: the selector closes. */
+static void exec_detach(lua_State *L, lsel_source *src) {
+  (void)L;
+  exec_stop((lexec *)src);
 }
+
+static const lsel_source_ops exec_ops = {exec_run, exec_detach};
 
 /* Makes the executor userdata, whose user value is {handler, id -> task
  * (light userdata) for tasks out, the selector}; the selector is at index
  * 1, the handler at index `handler`.  Leaves it on top of the stack. */
 static lexec *new_exec(lua_State *L, int handler) {
-  lsel *s = sel__lua_check_open(L);
   lexec *ex;
   luaL_checktype(L, handler, LUA_TFUNCTION);
   ex = lua_newuserdata(L, sizeof(*ex));
@@ -369,16 +264,7 @@ static lexec *new_exec(lua_State *L, int handler) {
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 3);
   sel_setuv(L, -2);
-  ex->owner = s;
   return ex;
-}
-
-static void keep_exec(lua_State *L, lexec *ex) {
-  sel__lua_push_slot(L, UV_POOLS);
-  lua_pushlightuserdata(L, ex);
-  lua_pushvalue(L, -3);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
 }
 
 static void copy_init(lua_State *L, int idx, lconf *conf) {
@@ -393,6 +279,7 @@ static void copy_init(lua_State *L, int idx, lconf *conf) {
 
 /* core._thread_executor(sel, n, handler[, init]) */
 static int l_thread_executor(lua_State *L) {
+  lsel *s = lsel_check_open(L);
   int n = (int)luaL_checkinteger(L, 2);
   lexec *ex = new_exec(L, 3);
   int r;
@@ -404,15 +291,14 @@ static int l_thread_executor(lua_State *L) {
   }
   lua_pop(L, 1);
   copy_init(L, 4, &ex->conf);
-  r = sel_pool_create(ex->owner->sel, n, &ex->threads);
+  r = sel_pool_create(s->sel, n, &ex->threads);
   if (r < 0) {
-    ex->owner = NULL;
     free(ex->conf.path);
     free(ex->conf.cpath);
     free(ex->conf.init);
     return luaL_error(L, "ThreadPool: %s", sel_strerror(r));
   }
-  keep_exec(L, ex);
+  lsel_attach(L, s, &ex->src, &exec_ops, lua_gettop(L));
   return 1;
 }
 
@@ -435,6 +321,7 @@ static char **to_argv(lua_State *L, int idx) {
 
 /* core._process_executor(sel, n, handler, argv, maxtasks[, init]) */
 static int l_process_executor(lua_State *L) {
+  lsel *s = lsel_check_open(L);
   int n = (int)luaL_checkinteger(L, 2);
   sel_procpool_options opts;
   lexec *ex;
@@ -449,12 +336,9 @@ static int l_process_executor(lua_State *L) {
   opts.hello = lua_tolstring(L, 6, &hello_len);
   opts.hello_len = hello_len;
   ex = new_exec(L, 3);
-  r = sel_procpool_create(ex->owner->sel, &opts, &ex->procs);
-  if (r < 0) {
-    ex->owner = NULL;
-    return luaL_error(L, "ProcessPool: %s", sel_strerror(r));
-  }
-  keep_exec(L, ex);
+  r = sel_procpool_create(s->sel, &opts, &ex->procs);
+  if (r < 0) return luaL_error(L, "ProcessPool: %s", sel_strerror(r));
+  lsel_attach(L, s, &ex->src, &exec_ops, lua_gettop(L));
   return 1;
 }
 
@@ -503,41 +387,6 @@ static int l_submit(lua_State *L) {
   return submit(L, ex, data, len);
 }
 
-/* Packs [op, kind, fn, [args...]]: kind and fn at index `at`, the n
- * arguments from at + 2.  Returns 0, or -1 with a message in err naming
- * the argument that is not a value. */
-static int pack_request(lua_State *L, const char *op, int at, int n,
-                        msgpack_sbuffer *sb, char *err, size_t errlen) {
-  msgpack_packer pk;
-  int i;
-  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-  msgpack_pack_array(&pk, 4);
-  msgpack_pack_str(&pk, strlen(op));
-  msgpack_pack_str_body(&pk, op, strlen(op));
-  sel__mp_pack(L, at, &pk, NULL, err, errlen);
-  if (strcmp(lua_tostring(L, at), "code") == 0) {
-    /* Bytecode is binary: skip the codec's UTF-8 check of every byte. */
-    size_t len;
-    const char *code = lua_tolstring(L, at + 1, &len);
-    msgpack_pack_bin(&pk, len);
-    msgpack_pack_bin_body(&pk, code, len);
-  } else {
-    sel__mp_pack(L, at + 1, &pk, NULL, err, errlen);
-  }
-  msgpack_pack_array(&pk, (size_t)n);
-  for (i = 1; i <= n; i++) {
-    if (sel__mp_pack(L, at + 1 + i, &pk, NULL, err, errlen) < 0) {
-      /* Again, to name the argument: not worth a format on every pack. */
-      char what[32];
-      snprintf(what, sizeof what, "argument %d", i);
-      sb->size = 0;
-      sel__mp_pack(L, at + 1 + i, &pk, what, err, errlen);
-      return -1;
-    }
-  }
-  return 0;
-}
-
 static int check_count(lua_State *L, int idx) {
   lua_Integer n = luaL_checkinteger(L, idx);
   luaL_argcheck(L, n >= 0 && n <= 100000, idx, "bad argument count");
@@ -557,7 +406,7 @@ static int l_call(lua_State *L) {
   luaL_checklstring(L, 3, &fnlen);
   lua_remove(L, 4);                 /* kind, fn, then the arguments */
   sbuffer_init(&sb, fnlen + 64);
-  if (pack_request(L, "call", 2, n, &sb, err, sizeof err) < 0) {
+  if (lsel_pack_request(L, "call", 2, n, &sb, err, sizeof err) < 0) {
     msgpack_sbuffer_destroy(&sb);
     lua_pushnil(L);
     lua_pushstring(L, err);
@@ -582,7 +431,7 @@ static int l_cancel(lua_State *L) {
   lua_rawgeti(L, -1, 2);
   lua_rawgeti(L, -1, (int)id);
   t = lua_touserdata(L, -1);
-  lua_pushboolean(L, ex->owner != NULL && t != NULL && cancel(t));
+  lua_pushboolean(L, ex->src.owner != NULL && t != NULL && cancel(t));
   return 1;
 }
 
@@ -590,7 +439,7 @@ static int l_cancel(lua_State *L) {
  * killed; a busy thread finishes its task, whose reply comes back. */
 static int l_terminate(lua_State *L) {
   lexec *ex = check_exec(L);
-  if (ex->owner == NULL) return 0;
+  if (ex->src.owner == NULL) return 0;
   if (ex->procs != NULL) {
     sel_procpool_terminate(ex->procs);
     return 0;
@@ -606,7 +455,7 @@ static int l_terminate(lua_State *L) {
 }
 
 /* ex:close(): no new tasks; process workers exit once idle. */
-static int l_close(lua_State *L) {
+static int l_exec_close(lua_State *L) {
   lexec *ex = check_exec(L);
   if (ex->procs != NULL) sel_procpool_close(ex->procs);
   return 0;
@@ -621,22 +470,18 @@ static int l_busy(lua_State *L) {
     int b = sel_procpool_busy(ex->procs);
     if (b > n) n = b;
   }
-  lua_pushinteger(L, ex->owner == NULL ? 0 : n);
+  lua_pushinteger(L, ex->src.owner == NULL ? 0 : n);
   return 1;
 }
 
 /* ex:free(): stops the workers (at once) and forgets the executor. */
 static int l_free(lua_State *L) {
   lexec *ex = check_exec(L);
-  if (ex->owner == NULL) return 0;
-  detach(ex);
+  if (ex->src.owner == NULL) return 0;
   sel_getuv(L, 1);
   lua_rawgeti(L, -1, 3);              /* the selector */
-  sel_getuv(L, -1);
-  lua_rawgeti(L, -1, UV_POOLS);
-  lua_pushlightuserdata(L, ex);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
+  lsel_forget(L, lua_gettop(L), &ex->src);
+  exec_stop(ex);
   return 0;
 }
 
@@ -653,8 +498,15 @@ static int l_pids(lua_State *L) {
   return 1;
 }
 
+/* Collected with its selector, perhaps before the selector's own __gc:
+ * off its queue first, as lsel_forget() would do. */
 static int l_gc(lua_State *L) {
-  detach(check_exec(L));
+  lexec *ex = check_exec(L);
+  if (ex->src.owner != NULL) {
+    lsel_unqueue(ex->src.owner, &ex->src);
+    ex->src.owner = NULL;
+  }
+  exec_stop(ex);
   return 0;
 }
 
@@ -671,7 +523,7 @@ static int l_request(lua_State *L) {
   luaL_checkstring(L, 3);
   lua_remove(L, 4);                 /* kind, fn, then the arguments */
   msgpack_sbuffer_init(&sb);
-  if (pack_request(L, op, 2, n, &sb, err, sizeof err) < 0) {
+  if (lsel_pack_request(L, op, 2, n, &sb, err, sizeof err) < 0) {
     msgpack_sbuffer_destroy(&sb);
     return luaL_error(L, "%s", err);
   }
@@ -706,7 +558,7 @@ static const luaL_Reg exec_methods[] = {
   {"call", l_call},
   {"cancel", l_cancel},
   {"terminate", l_terminate},
-  {"close", l_close},
+  {"close", l_exec_close},
   {"busy", l_busy},
   {"free", l_free},
   {"pids", l_pids},
@@ -720,13 +572,10 @@ static const luaL_Reg functions[] = {
   {"_executable", l_executable},
   {"_clock", l_clock},
   {"_cpus", l_cpus},
-  {"_worker_main", sel__lua_worker_main},
   {NULL, NULL}
 };
 
-/* Registers the executor's metatable and sets the module's functions on
- * the table at the top of the stack. */
-void sel__lua_open_pool(lua_State *L) {
+void lsel_open_executor(lua_State *L) {
   luaL_newmetatable(L, EXECUTOR_MT);
   luaL_newlib(L, exec_methods);
   lua_setfield(L, -2, "__index");

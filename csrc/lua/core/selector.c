@@ -1,12 +1,13 @@
 /*
- * lua_selector.c - the Lua module "selectors.core": DefaultSelector, its
- * keys and select/run/stop/wakeup, as SPEC.md's Lua contract describes
- * them, over the C core in selector.c.  Its timers are in lua_timer.c.
+ * selector.c - DefaultSelector of the Lua module selectors.core: its keys
+ * and select/run/stop/wakeup, as docs/lua.md describes them, over the C
+ * library's selector (csrc/lib/selector.c).  What else it runs (timers,
+ * pool replies) reaches it through the source interface (source.c).
  *
  * A selector is a full userdata whose user value is a table holding the
  * Lua side of its state: the live map fd -> key, the index fileobj -> key
- * (so that unregister works after the object was closed), the pending
- * timers, and the iterator closure that select() returns.  Keeping them
+ * (so that unregister works after the object was closed), the attached
+ * sources, and the iterator closure that select() returns.  Keeping them
  * there rather than in the registry lets a forgotten selector be collected
  * and closed by __gc.
  *
@@ -17,8 +18,8 @@
  * timers) run outside the C core, with plain Lua calls, so their errors
  * propagate out of select/run and leave everything consistent.
  */
-#include "lua_msgpack.h"
-#include "lua_selector.h"
+#include "lib/binding.h"
+#include "lua/core/core.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,35 +30,18 @@
 /* The address every selector carries in its tag. */
 static const char sel_tag = 0;
 
-/* Checking self is on the path of every select.  A full userdata of our
- * size tagged with the address of sel_tag is one of ours (Lua code can't
- * make or write a userdata; see check_sock in lua_socket.c): two API
- * calls.  Otherwise the methods have the metatable as upvalue 1, a
- * compare rather than a registry lookup by name; anything else, and
- * callers without that upvalue, take luaL_checkudata and its message. */
+/* Checking self is on the path of every select (see lsel_to_tagged);
+ * anything else, and callers without the metatable as upvalue, take
+ * luaL_checkudata and its message. */
 static lsel *check_sel(lua_State *L) {
-  lsel *s = lua_touserdata(L, 1);
-  if (s != NULL && lua_rawlen(L, 1) == sizeof *s && s->tag == &sel_tag)
-    return s;
-  if (s != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same) return s;
-  }
-  return luaL_checkudata(L, 1, SELECTOR_MT);
+  lsel *s = lsel_to_tagged(L, 1, &sel_tag, sizeof *s);
+  return s != NULL ? s : luaL_checkudata(L, 1, SELECTOR_MT);
 }
 
-lsel *sel__lua_check_open(lua_State *L) {
+lsel *lsel_check_open(lua_State *L) {
   lsel *s = check_sel(L);
   if (s->sel == NULL) luaL_error(L, "selector is closed");
   return s;
-}
-
-/* Pushes slot `slot` of the user value of the selector at index 1. */
-void sel__lua_push_slot(lua_State *L, int slot) {
-  sel_getuv(L, 1);
-  lua_rawgeti(L, -1, slot);
-  lua_remove(L, -2);
 }
 
 /* Events must be an integer; an integral float (1.0) counts, so that every
@@ -130,7 +114,7 @@ static int to_fd(lua_State *L, int idx) {
 }
 
 /* The descriptor of the fileobj at idx, for register: raises when none. */
-static int check_fd(lua_State *L, int idx) {
+static int check_fileobj(lua_State *L, int idx) {
   int fd = to_fd(L, idx);
   if (fd == -2)
     luaL_argerror(L, idx, "expected a descriptor, an object with fileno() "
@@ -152,7 +136,7 @@ static int to_fd_protected(lua_State *L) {
 static int find_key(lua_State *L, int idx) {
   int fd;
   if (lua_type(L, idx) != LUA_TNUMBER) {
-    sel__lua_push_slot(L, UV_OBJS);
+    lsel_push_slot(L, 1, UV_OBJS);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     lua_remove(L, -2);
@@ -172,7 +156,7 @@ static int find_key(lua_State *L, int idx) {
     lua_pushnil(L);
     return -1;
   }
-  sel__lua_push_slot(L, UV_MAP);
+  lsel_push_slot(L, 1, UV_MAP);
   lua_rawgeti(L, -1, fd);
   lua_remove(L, -2);
   return lua_isnil(L, -1) ? -1 : fd;
@@ -186,27 +170,19 @@ static int check_key(lua_State *L, int idx, const char *fname) {
   return fd;
 }
 
-int sel__lua_field_int(lua_State *L, int idx, const char *name) {
-  int v;
-  lua_getfield(L, idx, name);
-  v = (int)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 /* Records the key at the top under fd, with the fileobj at `fileobj`. */
 static void index_key(lua_State *L, int fd, int fileobj) {
   int key = lua_gettop(L);
-  sel__lua_push_slot(L, UV_MAP);
+  lsel_push_slot(L, 1, UV_MAP);
   lua_pushvalue(L, key);
   lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
-  sel__lua_push_slot(L, UV_FILEOBJS);
+  lsel_push_slot(L, 1, UV_FILEOBJS);
   lua_pushvalue(L, fileobj);
   lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
   if (lua_type(L, fileobj) != LUA_TNUMBER) {
-    sel__lua_push_slot(L, UV_OBJS);
+    lsel_push_slot(L, 1, UV_OBJS);
     lua_pushvalue(L, fileobj);
     lua_pushinteger(L, fd);
     lua_rawset(L, -3);
@@ -215,10 +191,10 @@ static void index_key(lua_State *L, int fd, int fileobj) {
 }
 
 static void unindex_key(lua_State *L, int fd) {
-  sel__lua_push_slot(L, UV_FILEOBJS);
+  lsel_push_slot(L, 1, UV_FILEOBJS);
   lua_rawgeti(L, -1, fd);
   if (lua_type(L, -1) != LUA_TNUMBER && !lua_isnil(L, -1)) {
-    sel__lua_push_slot(L, UV_OBJS);
+    lsel_push_slot(L, 1, UV_OBJS);
     lua_pushvalue(L, -2);
     lua_pushnil(L);
     lua_rawset(L, -3);
@@ -228,7 +204,7 @@ static void unindex_key(lua_State *L, int fd) {
   lua_pushnil(L);
   lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
-  sel__lua_push_slot(L, UV_MAP);
+  lsel_push_slot(L, 1, UV_MAP);
   lua_pushnil(L);
   lua_rawseti(L, -2, fd);
   lua_pop(L, 1);
@@ -264,10 +240,10 @@ static void reserve(lua_State *L, lsel *s, int n) {
 /* ---- registrations --------------------------------------------------------- */
 
 static int l_register(lua_State *L) {
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   int fd, events, r;
   lua_settop(L, 4);
-  fd = check_fd(L, 2);
+  fd = check_fileobj(L, 2);
   events = check_events(L, 3);
   reserve(L, s, sel_count(s->sel) + 1);
   r = sel_register(s->sel, fd, events, NULL, NULL, NULL);
@@ -284,7 +260,7 @@ static int l_register(lua_State *L) {
 
 static int l_unregister(lua_State *L) {
   int fd;
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   lua_settop(L, 2);
   fd = check_key(L, 2, "unregister");
   sel_unregister(s->sel, fd, NULL);
@@ -293,7 +269,7 @@ static int l_unregister(lua_State *L) {
 }
 
 static int l_modify(lua_State *L) {
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   sel_key *current;
   int events, fd, r;
   lua_settop(L, 4);
@@ -310,7 +286,7 @@ static int l_modify(lua_State *L) {
   if (r < 0)
     return luaL_error(L, "modify: cannot watch fd %d: %s", fd,
                       sel_strerror(r));
-  sel__lua_push_slot(L, UV_FILEOBJS);
+  lsel_push_slot(L, 1, UV_FILEOBJS);
   lua_rawgeti(L, -1, fd);
   new_key(L, 7, fd, events, 4);
   index_key(L, fd, 7);
@@ -318,7 +294,7 @@ static int l_modify(lua_State *L) {
 }
 
 static int l_get_key(lua_State *L) {
-  sel__lua_check_open(L);
+  lsel_check_open(L);
   lua_settop(L, 2);
   check_key(L, 2, "get_key");
   return 1;
@@ -365,7 +341,7 @@ static int l_get_map(lua_State *L) {
   if (s->sel == NULL) return 0;
   lua_newtable(L);
   lua_createtable(L, 0, 4);
-  sel__lua_push_slot(L, UV_MAP);
+  lsel_push_slot(L, 1, UV_MAP);
 #if LUA_VERSION_NUM < 502
   lua_pushnil(L);
   while (lua_next(L, -2)) {
@@ -397,23 +373,22 @@ static double check_timeout(lua_State *L, int idx) {
   return t <= 0 ? 0 : (double)t;
 }
 
-/* One select into the batch, then the timers that came due.  The selector
- * is at index 1. */
+/* One select into the batch, then the Lua-side work of the sources (a
+ * timer that came due, a pool's reply).  The selector is at index 1. */
 static void do_select(lua_State *L, lsel *s, double timeout) {
   int n, i;
-  if (s->due_head < s->due_len || s->ready_head != NULL) timeout = 0;
+  if (s->queue_head != NULL) timeout = 0;
   n = sel_select(s->sel, s->events, s->cap, timeout);
   if (n < 0) luaL_error(L, "select: %s", sel_strerror(n));
   for (i = 0; i < n; i++) {
-    const sel__key *k = (const sel__key *)s->events[i].key;
-    s->batch[i].fd = k->pub.fd;
-    s->batch[i].serial = k->serial;
+    const sel_key *k = s->events[i].key;
+    s->batch[i].fd = k->fd;
+    s->batch[i].serial = sel__key_serial(k);
     s->batch[i].mask = s->events[i].mask;
   }
   s->n = n;
   s->pos = 0;
-  sel__lua_run_due(L, s);
-  sel__lua_run_pools(L, s);
+  lsel_run_queue(L, s);
 }
 
 /* The next pair of the batch still worth reporting: pushes the key and
@@ -421,10 +396,7 @@ static void do_select(lua_State *L, lsel *s, double timeout) {
 static int next_pair(lua_State *L, lsel *s, int map) {
   while (s->sel != NULL && s->pos < s->n) {
     const entry *e = &s->batch[s->pos++];
-    const sel__key *k = e->fd < s->sel->keys_len ? s->sel->keys[e->fd] : NULL;
-    int mask;
-    if (k == NULL || k->serial != e->serial) continue;
-    mask = e->mask & k->pub.events;
+    int mask = e->mask & sel__key_events_if(s->sel, e->fd, e->serial);
     if (mask == 0) continue;
     lua_rawgeti(L, map, e->fd);
     return mask;
@@ -442,20 +414,9 @@ static int l_iter(lua_State *L) {
 }
 
 static int l_select(lua_State *L) {
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   do_select(L, s, check_timeout(L, 2));
-  sel__lua_push_slot(L, UV_ITER);
-  return 1;
-}
-
-/* Appends a traceback to a string error raised by a callback: the
- * message handler for key, timer and pool callbacks alike. */
-int sel__lua_traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  /* A message that has one already (a pool callback's, re-raised) keeps
-   * it: the place it was raised from is the one that matters. */
-  if (msg == NULL || strstr(msg, "\nstack traceback:") != NULL) return 1;
-  luaL_traceback(L, L, msg, 1);
+  lsel_push_slot(L, 1, UV_ITER);
   return 1;
 }
 
@@ -465,9 +426,9 @@ int sel__lua_traceback(lua_State *L) {
 static int dispatch(lua_State *L, lsel *s, double timeout) {
   int ran = 0, map, msgh, mask;
   do_select(L, s, timeout);
-  lua_pushcfunction(L, sel__lua_traceback);
+  lua_pushcfunction(L, lsel_traceback);
   msgh = lua_gettop(L);
-  sel__lua_push_slot(L, UV_MAP);
+  lsel_push_slot(L, 1, UV_MAP);
   map = lua_gettop(L);
   while ((mask = next_pair(L, s, map)) != 0) {
     lua_getfield(L, -1, "data");
@@ -482,13 +443,11 @@ static int dispatch(lua_State *L, lsel *s, double timeout) {
 }
 
 static int alive(const lsel *s) {
-  return s->sel != NULL &&
-         (sel_alive(s->sel) || s->due_head < s->due_len ||
-          s->ready_head != NULL);
+  return s->sel != NULL && (sel_alive(s->sel) || s->queue_head != NULL);
 }
 
 static int l_run(lua_State *L) {
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   lua_settop(L, 1);
   if (s->stop) {
     s->stop = 0;
@@ -506,7 +465,7 @@ static int l_run(lua_State *L) {
 }
 
 static int l_run_once(lua_State *L) {
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   double timeout = check_timeout(L, 2);
   lua_settop(L, 1);
   lua_pushinteger(L, dispatch(L, s, timeout));
@@ -514,13 +473,13 @@ static int l_run_once(lua_State *L) {
 }
 
 static int l_stop(lua_State *L) {
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   s->stop = 1;
   return 0;
 }
 
 static int l_wakeup(lua_State *L) {
-  lsel *s = sel__lua_check_open(L);
+  lsel *s = lsel_check_open(L);
   sel_wakeup(s->sel);
   return 0;
 }
@@ -530,27 +489,23 @@ static int l_wakeup(lua_State *L) {
 static int l_close(lua_State *L) {
   lsel *s = check_sel(L);
   if (s->sel == NULL) return 0;
-  sel__lua_detach_pools(L, s);
+  /* Sources first: pools stop their workers before the core's close, so
+   * that nothing the core reports reaches them afterwards. */
+  lsel_detach_all(L, s);
   sel_close(s->sel);
   s->sel = NULL;
-  sel__lua_detach_timers(L);
   free(s->events);
   free(s->batch);
-  free(s->due);
   s->events = NULL;
   s->batch = NULL;
-  s->due = NULL;
   s->cap = s->n = s->pos = 0;
-  s->due_head = s->due_len = s->due_cap = s->ntimers = 0;
-  /* Drop every key and timer now rather than at collection. */
+  /* Drop every key now rather than at collection. */
   sel_getuv(L, 1);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_OBJS);
   lua_newtable(L);
-  lua_rawseti(L, -2, UV_TIMERS);
-  lua_newtable(L);
   lua_rawseti(L, -2, UV_FILEOBJS);
-  sel__lua_push_slot(L, UV_MAP);
+  lsel_push_slot(L, 1, UV_MAP);
   lua_pushnil(L);
   while (lua_next(L, -2)) {
     lua_pop(L, 1);
@@ -578,17 +533,15 @@ static int l_new(lua_State *L) {
   memset(s, 0, sizeof(*s));
   s->tag = &sel_tag;
   luaL_setmetatable(L, SELECTOR_MT);
-  lua_createtable(L, 6, 0);
+  lua_createtable(L, 5, 0);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_FILEOBJS);
-  lua_newtable(L);
-  lua_rawseti(L, -2, UV_POOLS);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_MAP);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_OBJS);
   lua_newtable(L);
-  lua_rawseti(L, -2, UV_TIMERS);
+  lua_rawseti(L, -2, UV_SOURCES);
   lua_pushvalue(L, -2);
   lua_rawgeti(L, -2, UV_MAP);
   lua_pushcclosure(L, l_iter, 2);
@@ -611,7 +564,6 @@ static const luaL_Reg selector_methods[] = {
   {"get_key", l_get_key},
   {"get_map", l_get_map},
   {"select", l_select},
-  {"call_later", sel__lua_call_later},
   {"run", l_run},
   {"run_once", l_run_once},
   {"stop", l_stop},
@@ -626,18 +578,17 @@ static const luaL_Reg functions[] = {
   {NULL, NULL}
 };
 
-#if defined(_WIN32)
-__declspec(dllexport)
-#else
-__attribute__((visibility("default")))
-#endif
-int luaopen_selectors_core(lua_State *L);
+void lsel_add_methods(lua_State *L, const luaL_Reg *methods) {
+  luaL_getmetatable(L, SELECTOR_MT);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, methods, 1);
+  lua_pop(L, 2);
+}
 
-int luaopen_selectors_core(lua_State *L) {
+void lsel_open_selector(lua_State *L) {
   luaL_newmetatable(L, SELECTOR_MT);
   luaL_newlibtable(L, selector_methods);
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, selector_methods, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, l_close);
   lua_setfield(L, -2, "__gc");
@@ -646,15 +597,10 @@ int luaopen_selectors_core(lua_State *L) {
   lua_pushcfunction(L, l_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
-
-  sel__lua_open_timer(L);
-
-  luaL_newlib(L, functions);
-  sel__lua_open_pool(L);
+  lsel_add_methods(L, selector_methods);
+  luaL_setfuncs(L, functions, 0);
   lua_pushinteger(L, SEL_READ);
   lua_setfield(L, -2, "EVENT_READ");
   lua_pushinteger(L, SEL_WRITE);
   lua_setfield(L, -2, "EVENT_WRITE");
-  sel__lua_open_msgpack(L);
-  return 1;
 }

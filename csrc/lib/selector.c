@@ -1,7 +1,9 @@
 /*
  * selector.c - the selector itself: its life (create, close), the table of
  * keys (register, unregister, modify, lookup), and the wait (select,
- * dispatch, run).  Timers live in timer.c and the wake-up in wakeup.c.
+ * dispatch, run).  Everything else that happens on the loop (timers,
+ * pools...) is a source (source.h), which select delivers without knowing
+ * what it is; the wake-up is in wakeup.c.
  *
  * Each key owns a uv_poll_t.  While a select runs the loop, poll callbacks
  * only note readiness in the key and queue it on sel->ready; the queue is
@@ -10,7 +12,8 @@
  * and every array that a select writes to is sized when keys register, so
  * a select allocates nothing.
  */
-#include "sel_internal.h"
+#include "binding.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +31,7 @@
 typedef char sel__same_read[((int)SEL_READ == (int)UV_READABLE) ? 1 : -1];
 typedef char sel__same_write[((int)SEL_WRITE == (int)UV_WRITABLE) ? 1 : -1];
 
-static void poll_cb(uv_poll_t *handle, int status, int events);
+static void key_poll_cb(uv_poll_t *handle, int status, int events);
 static void finish_close(sel_selector *sel);
 
 static sel__key *key_of_poll(uv_poll_t *handle) {
@@ -47,7 +50,7 @@ static int valid_events(int events) {
 /* 0 if fd is open and something epoll/kqueue can watch.  libuv aborts
  * when it adds a closed descriptor to the kernel set, so every started
  * watcher is checked with this right before the loop polls. */
-static int check_fd(int fd) {
+static int pollable(int fd) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return UV_EPERM;
@@ -104,7 +107,7 @@ static void prepare_cb(uv_prepare_t *handle) {
   for (i = 0; i < sel->ndirty; i++) {
     sel__key *k = sel->keys[sel->dirty[i]];
     k->u.idx.dirty = -1;
-    if (check_fd(k->pub.fd) != 0) {
+    if (pollable(k->pub.fd) != 0) {
       uv_poll_stop(&k->poll);
       k->flags |= SEL__KEY_PARKED;
       ready_remove(sel, k);
@@ -183,14 +186,18 @@ static void free_selector(sel_selector *sel) {
   free(sel);
 }
 
-/* Every handle of the selector ends here once closed.  On a borrowed loop
- * the selector is freed by the last one. */
-void sel__handle_released(sel_selector *sel) {
+void sel__handle_opened(sel_selector *sel) {
+  sel->handles++;
+}
+
+/* Every handle on the loop ends here once closed.  On a borrowed loop the
+ * selector is freed by the last one. */
+void sel__handle_closed(sel_selector *sel) {
   if (--sel->handles == 0 && !sel->own_loop) free_selector(sel);
 }
 
-static void handle_closed(uv_handle_t *handle) {
-  sel__handle_released(handle->data);
+static void own_handle_closed(uv_handle_t *handle) {
+  sel__handle_closed(handle->data);
 }
 
 static void key_closed(uv_handle_t *handle) {
@@ -203,7 +210,7 @@ static void key_closed(uv_handle_t *handle) {
   } else {
     free(k);
   }
-  sel__handle_released(sel);
+  sel__handle_closed(sel);
 }
 
 static void forget(sel_selector *sel, sel__key *k) {
@@ -222,7 +229,7 @@ int sel_close(sel_selector *sel) {
     sel->closing = 1;
     for (fd = 0; fd < sel->keys_len && sel->nkeys > 0; fd++)
       if (sel->keys[fd] != NULL) forget(sel, sel->keys[fd]);
-    sel__cancel_timers(sel);
+    sel__sources_close(sel);
   }
   if (sel->busy == 0) finish_close(sel);
   return 0;
@@ -230,14 +237,12 @@ int sel_close(sel_selector *sel) {
 
 static void finish_close(sel_selector *sel) {
   sel->finishing = 1;
-  /* Joins the workers and runs the done_cb of all work not reported, so
-   * that every arg can be released. */
-  sel__shutdown_pools(sel);
-  /* Kills and reaps the workers, and reports every task not reported. */
-  sel__free_procpools(sel);
-  uv_close((uv_handle_t *)&sel->wakeup, handle_closed);
-  uv_close((uv_handle_t *)&sel->deadline, handle_closed);
-  uv_close((uv_handle_t *)&sel->prepare, handle_closed);
+  /* Each source reports what it still has (pools run the callback of all
+   * work not reported, so that every arg can be released) and goes. */
+  sel__sources_finish(sel);
+  uv_close((uv_handle_t *)&sel->wakeup, own_handle_closed);
+  uv_close((uv_handle_t *)&sel->deadline, own_handle_closed);
+  uv_close((uv_handle_t *)&sel->prepare, own_handle_closed);
   if (sel->own_loop) {
     /* Only our own handles are on this loop: run it until they are gone. */
     while (sel->handles > 0) uv_run(sel->loop, UV_RUN_NOWAIT);
@@ -246,8 +251,12 @@ static void finish_close(sel_selector *sel) {
   }
 }
 
+void sel__frame_enter(sel_selector *sel) {
+  sel->busy++;
+}
+
 /* Ends a select/dispatch/run frame; returns 1 if the selector is gone. */
-int sel__leave(sel_selector *sel) {
+int sel__frame_leave(sel_selector *sel) {
   if (--sel->busy > 0 || !sel->closing || sel->finishing) return 0;
   finish_close(sel);
   return 1;
@@ -318,7 +327,7 @@ int sel_register(sel_selector *sel, int fd, int events, sel_io_cb callback,
   k->u.idx.ready = -1;
   k->u.idx.dirty = -1;
   k->serial = ++sel->serial;
-  uv_poll_start(&k->poll, events, poll_cb);
+  uv_poll_start(&k->poll, events, key_poll_cb);
   dirty_push(sel, k);
   sel->keys[fd] = k;
   sel->nkeys++;
@@ -345,9 +354,9 @@ int sel_modify(sel_selector *sel, int fd, int events, sel_io_cb callback,
   k = lookup(sel, fd);
   if (k == NULL) return UV_ENOENT;
   if (events != k->pub.events) {
-    r = check_fd(fd);
+    r = pollable(fd);
     if (r) return r;
-    r = uv_poll_start(&k->poll, events, poll_cb);
+    r = uv_poll_start(&k->poll, events, key_poll_cb);
     if (r) return r;
     k->flags &= ~(unsigned)SEL__KEY_PARKED;
     dirty_push(sel, k);
@@ -369,6 +378,15 @@ int sel_get_key(const sel_selector *sel, int fd, sel_key **keyp) {
   return 0;
 }
 
+unsigned sel__key_serial(const sel_key *key) {
+  return ((const sel__key *)key)->serial;
+}
+
+int sel__key_events_if(const sel_selector *sel, int fd, unsigned serial) {
+  const sel__key *k = lookup(sel, fd);
+  return k != NULL && k->serial == serial ? k->pub.events : 0;
+}
+
 int sel_count(const sel_selector *sel) {
   return sel == NULL || sel->closing ? UV_EINVAL : sel->nkeys;
 }
@@ -383,7 +401,7 @@ sel_key *sel_next_key(const sel_selector *sel, int after_fd) {
 
 /* ---- waiting ------------------------------------------------------------ */
 
-static void poll_cb(uv_poll_t *handle, int status, int events) {
+static void key_poll_cb(uv_poll_t *handle, int status, int events) {
   sel__key *k = key_of_poll(handle);
   sel_selector *sel = handle->data;
   int mask;
@@ -394,7 +412,7 @@ static void poll_cb(uv_poll_t *handle, int status, int events) {
      * all its events, so that the next read or write meets the error, and
      * keep watching: readiness stays level-triggered. */
     mask = k->pub.events;
-    uv_poll_start(handle, k->pub.events, poll_cb);
+    uv_poll_start(handle, k->pub.events, key_poll_cb);
     dirty_push(sel, k);
   } else {
     mask = events & k->pub.events;
@@ -419,8 +437,8 @@ static void deadline_cb(uv_timer_t *handle) {
 }
 
 static int nothing_happened(const sel_selector *sel) {
-  return sel->nready == 0 && sel->due_head == NULL && !sel->woken &&
-         !sel->timed_out && !sel->work_ready;
+  return sel->nready == 0 && sel->pending_head == NULL && !sel->woken &&
+         !sel->timed_out;
 }
 
 /* Runs the loop until a key is ready, a timer is due, a wake-up came or
@@ -476,20 +494,16 @@ int sel_select(sel_selector *sel, sel_event *events, int maxevents,
       (events == NULL && maxevents > 0) || isnan(timeout))
     return UV_EINVAL;
   if (sel->in_loop_cb) return UV_EBUSY;  /* uv_run() does not nest */
-  sel->busy++;
-  /* Pairs left over from a short array go first, without a new poll. */
-  /* Completions already known make it a poll. */
-  if (sel->nready == 0) poll_loop(sel, sel->work_ready ? 0 : timeout);
+  sel__frame_enter(sel);
+  /* Pairs left over from a short array go first, without a new poll;
+   * news already known make it a poll. */
+  if (sel->nready == 0) poll_loop(sel, sel->pending_head ? 0 : timeout);
   sel->depth++;
-  sel__run_due_timers(sel);
-  if (sel->work_ready && !sel->closing) {
-    sel__deliver_work(sel);
-    if (!sel->closing) sel__deliver_procs(sel);
-  }
+  sel__sources_deliver(sel);
   sel->depth--;
   if (!sel->closing) n = drain(sel, events, maxevents);
   if (sel->depth == 0) free_graveyard(sel);
-  if (sel__leave(sel)) return 0;
+  if (sel__frame_leave(sel)) return 0;
   return n;
 }
 
@@ -500,7 +514,7 @@ int sel_dispatch(sel_selector *sel, double timeout) {
   int i;
 
   if (sel == NULL || sel->closing) return UV_EINVAL;
-  sel->busy++;
+  sel__frame_enter(sel);
   n = sel_select(sel, batch, DISPATCH_BATCH, timeout);
   sel->depth++;
   for (i = 0; i < n; i++) {
@@ -512,20 +526,19 @@ int sel_dispatch(sel_selector *sel, double timeout) {
     }
   }
   if (--sel->depth == 0) free_graveyard(sel);
-  sel__leave(sel);
+  sel__frame_leave(sel);
   return n < 0 ? n : ran;
 }
 
 int sel_alive(const sel_selector *sel) {
   if (sel == NULL || sel->closing) return 0;
-  return sel->nkeys > 0 || sel->ntimers > 0 || sel->nready > 0 ||
-         sel->nwork > 0;
+  return sel->nkeys > 0 || sel->active > 0 || sel->nready > 0;
 }
 
 int sel_run(sel_selector *sel) {
   int r = 0;
   if (sel == NULL || sel->closing) return UV_EINVAL;
-  sel->busy++;
+  sel__frame_enter(sel);
   if (sel->stop) {
     sel->stop = 0;
     r = sel_dispatch(sel, 0);
@@ -539,7 +552,7 @@ int sel_run(sel_selector *sel) {
       }
     }
   }
-  sel__leave(sel);
+  sel__frame_leave(sel);
   return r < 0 ? r : 0;
 }
 

@@ -7,7 +7,8 @@
  * (see selector.h).  Writes go through sendmsg(MSG_NOSIGNAL), so that a
  * worker whose pool has gone gets UV_EPIPE instead of dying of SIGPIPE.
  */
-#include "sel_internal.h"
+#include "selector.h"
+#include "frame.h"
 
 #include <errno.h>
 #include <poll.h>

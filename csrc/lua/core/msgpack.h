@@ -1,6 +1,6 @@
 /*
- * lua_msgpack.h - the MessagePack codec between Lua values and bytes, as
- * the pools use it to carry arguments and results (SPEC.md, "Pools (Lua)"),
+ * msgpack.h - the MessagePack codec between Lua values and bytes, as the
+ * pools use it to carry arguments and results (docs/lua.md, "Pools"),
  * over msgpack-c (Debian: libmsgpack-dev).  Private to the binding.
  *
  * The values that cross: nil, booleans, integers and floats (kept apart
@@ -23,7 +23,7 @@
 
 #include <msgpack.h>
 
-#include "lua_compat.h"
+#include "lua/compat.h"
 
 /* The nesting limit of a value: at most 30 tables inside one another
  * ({} is one level, {{}} two; a scalar none).  msgpack-c's C unpacker
@@ -31,12 +31,14 @@
  * (32) entries and fails past it (with MSGPACK_UNPACK_NOMEM_ERROR, not a
  * parse error), so a frame holds at most 32 levels.  The pools wrap a
  * value in up to two arrays (["call", code, fn, [args...]], [true,
- * result]), which leaves 30 to the value: whatever sel__mp_pack accepts
+ * result]), which leaves 30 to the value: whatever lsel_mp_pack accepts
  * still parses once framed. */
 #define SEL_MP_MAX_DEPTH 30
 
-/* What sel__mp_parse and sel__mp_push accept: a whole frame. */
+/* What lsel_mp_parse and lsel_mp_push accept: a whole frame. */
 #define SEL_MP_MAX_FRAME_DEPTH (SEL_MP_MAX_DEPTH + 2)
+
+#pragma GCC visibility push(hidden)
 
 /* Packs the Lua value at idx into pk.  `what` names the value in messages
  * ("args[2]", "result"; NULL means "value"), followed by the path to the
@@ -45,7 +47,7 @@
  * (value.self)".  Returns 0, or -1 with a message in err; the packer's
  * output is then unspecified (discard it).  Leaves the Lua stack as it
  * found it. */
-int sel__mp_pack(lua_State *L, int idx, msgpack_packer *pk, const char *what,
+int lsel_mp_pack(lua_State *L, int idx, msgpack_packer *pk, const char *what,
                  char *err, size_t errlen);
 
 /* Parses exactly one MessagePack object from data[0..len) into obj, its
@@ -56,7 +58,7 @@ int sel__mp_pack(lua_State *L, int idx, msgpack_packer *pk, const char *what,
  * allocates a container's claimed size up front, never uses more than
  * O(len) memory.  Returns 0, or -1 with a message in err: truncated,
  * trailing bytes, malformed (0xc1), too deeply nested, out of memory. */
-int sel__mp_parse(const char *data, size_t len, msgpack_zone *zone,
+int lsel_mp_parse(const char *data, size_t len, msgpack_zone *zone,
                   msgpack_object *obj, char *err, size_t errlen);
 
 /* Pushes the Lua value of obj: arrays become tables 1..n (a nil element
@@ -66,7 +68,7 @@ int sel__mp_parse(const char *data, size_t len, msgpack_zone *zone,
  * nothing pushed and a message in err: a map key that is nil or NaN
  * ("invalid table key"), an ext type ("unsupported MessagePack ext type"),
  * nesting past SEL_MP_MAX_FRAME_DEPTH. */
-int sel__mp_push(lua_State *L, const msgpack_object *obj, char *err, size_t errlen);
+int lsel_mp_push(lua_State *L, const msgpack_object *obj, char *err, size_t errlen);
 
 /* Sets mp_encode and mp_decode on the module table at the top of the
  * stack (selectors.core): the codec for specs, and for whoever debugs a
@@ -74,6 +76,8 @@ int sel__mp_push(lua_State *L, const msgpack_object *obj, char *err, size_t errl
  *   core.mp_encode(v) -> bytes; raises "mp_encode: <message>" on refusal
  *   core.mp_decode(s) -> value, or nil, message for bad bytes (raises only
  *                        for an argument that is not a string) */
-void sel__lua_open_msgpack(lua_State *L);
+void lsel_open_msgpack(lua_State *L);
+
+#pragma GCC visibility pop
 
 #endif /* SEL_LUA_MSGPACK_H */

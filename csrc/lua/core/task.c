@@ -1,6 +1,6 @@
 /*
- * lua_task.c - runs one pool request in a worker's lua_State and builds
- * its reply (the payloads are described in lua_task.h).  Thread workers
+ * task.c - runs one pool request in a worker's lua_State and builds
+ * its reply (the payloads are described in task.h).  Thread workers
  * call it from their own thread, each with a state of its own; a worker
  * process calls it from core._worker_main() on its main state, so that
  * globals set by an initializer stay visible to later tasks.
@@ -9,8 +9,8 @@
  * error in the task or a result that isn't a value all become a
  * [false, message] reply, and the state is left as it was found.
  */
-#include "lua_task.h"
-#include "lua_msgpack.h"
+#include "lua/core/task.h"
+#include "lua/core/msgpack.h"
 #include "selector.h"
 
 #include <stdio.h>
@@ -25,7 +25,7 @@
 #define FN_LAST "selectors.task.last_code"
 #define FN_LAST_FN "selectors.task.last_fn"
 
-void sel__task_setup(lua_State *W, const char *path, const char *cpath) {
+void lsel_task_setup(lua_State *W, const char *path, const char *cpath) {
   luaL_openlibs(W);
   lua_getglobal(W, "package");
   if (path != NULL) {
@@ -204,7 +204,7 @@ static int push_args(lua_State *W, const msgpack_object *args, char *err,
     return -1;
   }
   for (i = 0; i < n; i++)
-    if (sel__mp_push(W, &args->via.array.ptr[i], err, errlen) < 0) return -1;
+    if (lsel_mp_push(W, &args->via.array.ptr[i], err, errlen) < 0) return -1;
   return 0;
 }
 
@@ -215,7 +215,7 @@ static void reply_result(lua_State *W, msgpack_sbuffer *out, size_t start) {
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   msgpack_pack_array(&pk, 2);
   msgpack_pack_true(&pk);
-  if (sel__mp_pack(W, -1, &pk, "result", err, sizeof err) == 0) return;
+  if (lsel_mp_pack(W, -1, &pk, "result", err, sizeof err) == 0) return;
   out->size = start;
   lua_pushfstring(W, "result is not a value: %s", err);
   reply_error(&pk, lua_tostring(W, -1), lua_rawlen(W, -1));
@@ -238,7 +238,7 @@ static int call(lua_State *W, const msgpack_object *req) {
   return lua_pcall(W, (int)e[3].via.array.size, 1, base) == LUA_OK ? 0 : -1;
 }
 
-int sel__task_run(lua_State *W, const char *req, size_t len,
+int lsel_task_run(lua_State *W, const char *req, size_t len,
                   msgpack_sbuffer *out) {
   int top = lua_gettop(W), reply = 1;
   size_t start = out->size;
@@ -249,7 +249,7 @@ int sel__task_run(lua_State *W, const char *req, size_t len,
   const char *bad;
   msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
   msgpack_zone_init(&zone, 1024);
-  if (sel__mp_parse(req, len, &zone, &o, err, sizeof err) < 0) {
+  if (lsel_mp_parse(req, len, &zone, &o, err, sizeof err) < 0) {
     lua_pushfstring(W, "bad request: %s", err);
     reply_error(&pk, lua_tostring(W, -1), lua_rawlen(W, -1));
   } else if ((bad = check_request(&o)) != NULL) {
@@ -274,7 +274,7 @@ int sel__task_run(lua_State *W, const char *req, size_t len,
   return reply;
 }
 
-int sel__lua_worker_main(lua_State *L) {
+static int l_worker_main(lua_State *L) {
   msgpack_sbuffer out;
   msgpack_sbuffer_init(&out);
   for (;;) {
@@ -284,7 +284,7 @@ int sel__lua_worker_main(lua_State *L) {
     if (r == UV_EOF) break;
     if (r == 0) {
       out.size = 0;
-      r = sel__task_run(L, frame, len, &out) ?
+      r = lsel_task_run(L, frame, len, &out) ?
           sel_worker_write(SEL_WORKER_FD, out.data, out.size) : 0;
       free(frame);
     }
@@ -297,4 +297,9 @@ int sel__lua_worker_main(lua_State *L) {
   }
   msgpack_sbuffer_destroy(&out);
   return 0;
+}
+
+void lsel_open_task(lua_State *L) {
+  lua_pushcfunction(L, l_worker_main);
+  lua_setfield(L, -2, "_worker_main");
 }

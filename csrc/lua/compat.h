@@ -1,7 +1,8 @@
 /*
- * lua_compat.h - the few Lua C API differences between 5.1 (and LuaJIT),
+ * compat.h - the few Lua C API differences between 5.1 (and LuaJIT),
  * 5.2, 5.3 and 5.4 that the binding meets, papered over in one place so
- * that lua_selector.c and lua_socket.c read as plain 5.4 code.
+ * that the Lua modules (csrc/lua/core, csrc/lua/socket) read as plain
+ * 5.4 code.
  */
 #ifndef SEL_LUA_COMPAT_H
 #define SEL_LUA_COMPAT_H

@@ -1,9 +1,9 @@
 /*
- * lua_sockopt.c - the socket options of selectors.socket: the
+ * sockopt.c - the socket options of selectors.socket: the
  * setsockopt(level, name, value) and getsockopt(level, name) methods, over
  * a table of the options the module supports, each with the kind of value
  * it takes; any other option raises.  getsockopt returns booleans for
- * on/off options, since 0 is true in Lua.  It relies on lua_socket.c for
+ * on/off options, since 0 is true in Lua.  It relies on socket.c for
  * the socket object, the argument checks and the results.
  */
 #include <limits.h>
@@ -12,8 +12,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "lua_compat.h"
-#include "lua_socket.h"
+#include "lua/socket/socket.h"
 
 enum { OPT_FLAG, OPT_INT, OPT_LINGER, OPT_READONLY };
 
@@ -35,8 +34,8 @@ static const struct sockopt {
 };
 
 static const struct sockopt *check_opt(lua_State *L) {
-  lua_Integer level = sel__sock_check_int(L, 2);
-  lua_Integer name = sel__sock_check_int(L, 3);
+  lua_Integer level = lsel_sock_check_int(L, 2);
+  lua_Integer name = lsel_sock_check_int(L, 3);
   size_t i;
   for (i = 0; i < sizeof sockopts / sizeof sockopts[0]; i++)
     if (sockopts[i].level == level && sockopts[i].name == name)
@@ -54,18 +53,18 @@ static int opt_value(lua_State *L, const struct sockopt *o, int *v) {
     return 0;
   }
   if (t != LUA_TNUMBER)
-    sel__sock_type_error(L, 4, o->kind == OPT_INT    ? "number"
+    lsel_sock_type_error(L, 4, o->kind == OPT_INT    ? "number"
                                : o->kind == OPT_FLAG ? "boolean or number"
                                                      : "false or number");
-  n = sel__sock_check_int(L, 4);
+  n = lsel_sock_check_int(L, 4);
   if (n < (o->kind == OPT_INT ? INT_MIN : 0) || n > INT_MAX)
     luaL_argerror(L, 4, "value out of range");
   *v = (int)n;
   return 1;
 }
 
-int sel__sock_setsockopt(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+int lsel_sock_setsockopt(lua_State *L) {
+  lsock *s = lsel_sock_check_open(L);
   const struct sockopt *o = check_opt(L);
   int v, num = opt_value(L, o, &v), rc;
   if (o->kind == OPT_LINGER) {
@@ -77,24 +76,24 @@ int sel__sock_setsockopt(lua_State *L) {
     if (o->kind == OPT_FLAG) v = v != 0;
     rc = setsockopt(s->fd, o->level, o->name, &v, sizeof v);
   }
-  return rc < 0 ? sel__sock_push_errno(L) : sel__sock_push_true(L);
+  return rc < 0 ? lsel_sock_push_errno(L) : lsel_sock_push_true(L);
 }
 
-int sel__sock_getsockopt(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+int lsel_sock_getsockopt(lua_State *L) {
+  lsock *s = lsel_sock_check_open(L);
   const struct sockopt *o = check_opt(L);
   if (o->kind == OPT_LINGER) {
     struct linger l;
     socklen_t len = sizeof l;
     if (getsockopt(s->fd, o->level, o->name, &l, &len) < 0)
-      return sel__sock_push_errno(L);
+      return lsel_sock_push_errno(L);
     if (l.l_onoff) lua_pushinteger(L, l.l_linger);
     else lua_pushboolean(L, 0);
   } else {
     int v = 0;
     socklen_t len = sizeof v;
     if (getsockopt(s->fd, o->level, o->name, &v, &len) < 0)
-      return sel__sock_push_errno(L);
+      return lsel_sock_push_errno(L);
     if (o->kind == OPT_FLAG) lua_pushboolean(L, v != 0);
     else lua_pushinteger(L, v);
   }

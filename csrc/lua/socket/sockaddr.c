@@ -1,10 +1,10 @@
 /*
- * lua_sockaddr.c - the addresses of selectors.socket: reading the host,
+ * sockaddr.c - the addresses of selectors.socket: reading the host,
  * port or path arguments of bind, connect, sendto and create_server into a
  * saddr, and pushing a saddr back to Lua for accept, recvfrom,
  * getsockname and getpeername.  IPv4 and IPv6 host names go through
  * getaddrinfo(3), whose failures are reported here too; AF_UNIX paths
- * include Linux's abstract namespace.  It relies on lua_socket.c for the
+ * include Linux's abstract namespace.  It relies on socket.c for the
  * argument checks and the error results.
  */
 #include <arpa/inet.h>
@@ -18,20 +18,19 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#include "lua_compat.h"
-#include "lua_socket.h"
+#include "lua/socket/socket.h"
 
 /* ---- reading addresses ---- */
 
-int sel__sock_check_port(lua_State *L, int i) {
-  lua_Integer p = sel__sock_check_int(L, i);
+int lsel_sock_check_port(lua_State *L, int i) {
+  lua_Integer p = lsel_sock_check_int(L, i);
   if (p < 0 || p > 65535) luaL_argerror(L, i, "port out of range");
   return (int)p;
 }
 
 static int unix_addr(lua_State *L, int i, saddr *a, socklen_t *len) {
   size_t n;
-  const char *path = sel__sock_check_str(L, i, &n);
+  const char *path = lsel_sock_check_str(L, i, &n);
   if (n >= sizeof a->un.sun_path) luaL_argerror(L, i, "path too long");
   memset(&a->un, 0, sizeof a->un);
   a->un.sun_family = AF_UNIX;
@@ -67,21 +66,21 @@ static int ip_any(const char *host, int family, int port, saddr *a,
 /* Reads the address at i (host, port; or a path for AF_UNIX) into *a.
  * Misuse raises; 0 on success, else the count of nil, message, code
  * pushed.  Numeric hosts skip the resolver. */
-int sel__sock_get_addr(lua_State *L, int i, int family, int type, int passive,
+int lsel_sock_get_addr(lua_State *L, int i, int family, int type, int passive,
                        saddr *a, socklen_t *len) {
   struct addrinfo hints, *res;
   const char *host;
   int port, rc;
   if (family == AF_UNIX) return unix_addr(L, i, a, len);
-  host = sel__sock_check_str(L, i, NULL);
-  port = sel__sock_check_port(L, i + 1);
+  host = lsel_sock_check_str(L, i, NULL);
+  port = lsel_sock_check_port(L, i + 1);
   if (ip_any(host, family, port, a, len)) return 0;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = family;
   hints.ai_socktype = type;
   hints.ai_flags = passive ? AI_PASSIVE : 0;
   rc = getaddrinfo(host, NULL, &hints, &res);
-  if (rc != 0) return sel__sock_push_gai_error(L, rc);
+  if (rc != 0) return lsel_sock_push_gai_error(L, rc);
   memcpy(a, res->ai_addr, res->ai_addrlen);
   *len = res->ai_addrlen;
   freeaddrinfo(res);
@@ -94,7 +93,7 @@ int sel__sock_get_addr(lua_State *L, int i, int family, int type, int passive,
 
 /* Pushes host, port (2 values) or a path (1); "" for an unnamed AF_UNIX
  * socket, nil when the kernel gave no address at all. */
-int sel__sock_push_addr(lua_State *L, const saddr *a, socklen_t len) {
+int lsel_sock_push_addr(lua_State *L, const saddr *a, socklen_t len) {
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   size_t off = offsetof(struct sockaddr_un, sun_path), n;
   if (len == 0) {
@@ -132,8 +131,8 @@ int sel__sock_push_addr(lua_State *L, const saddr *a, socklen_t len) {
 }
 
 /* Resolver failures keep getaddrinfo's own code, as Python's gaierror. */
-int sel__sock_push_gai_error(lua_State *L, int rc) {
-  if (rc == EAI_SYSTEM) return sel__sock_push_errno(L);
+int lsel_sock_push_gai_error(lua_State *L, int rc) {
+  if (rc == EAI_SYSTEM) return lsel_sock_push_errno(L);
   lua_pushnil(L);
   lua_pushstring(L, gai_strerror(rc));
   lua_pushinteger(L, rc);

@@ -1,6 +1,6 @@
 /*
- * lua_msgpack.c - Lua values to MessagePack bytes and back (the contract
- * is in lua_msgpack.h), and core.mp_encode / core.mp_decode on top.
+ * msgpack.c - Lua values to MessagePack bytes and back (the contract is
+ * in msgpack.h), and core.mp_encode / core.mp_decode on top.
  *
  * Packing walks the value recursively with msgpack-c's packer, and keeps,
  * per open table, which element it is in (the key stays on the Lua stack
@@ -11,7 +11,7 @@
  * would have it ask for 64 GB); only bytes that walker accepts reach
  * msgpack_unpack.  Pushing turns the msgpack_object tree into Lua values.
  */
-#include "lua_msgpack.h"
+#include "lua/core/msgpack.h"
 
 #include <limits.h>
 #include <math.h>
@@ -342,7 +342,7 @@ static int pack_value(packer *p, int idx) {
   }
 }
 
-int sel__mp_pack(lua_State *L, int idx, msgpack_packer *pk, const char *what,
+int lsel_mp_pack(lua_State *L, int idx, msgpack_packer *pk, const char *what,
                  char *err, size_t errlen) {
   packer p;
   int top = lua_gettop(L), rc;
@@ -479,7 +479,7 @@ truncated:
   return -1;
 }
 
-int sel__mp_parse(const char *data, size_t len, msgpack_zone *zone,
+int lsel_mp_parse(const char *data, size_t len, msgpack_zone *zone,
                   msgpack_object *obj, char *err, size_t errlen) {
   size_t off = 0;
   msgpack_unpack_return rc;
@@ -584,7 +584,7 @@ static int push_obj(lua_State *L, const msgpack_object *o, int depth, char *err,
   }
 }
 
-int sel__mp_push(lua_State *L, const msgpack_object *obj, char *err, size_t errlen) {
+int lsel_mp_push(lua_State *L, const msgpack_object *obj, char *err, size_t errlen) {
   int top = lua_gettop(L);
   if (!lua_checkstack(L, 2)) {
     set_err(err, errlen, "MessagePack data: out of Lua stack");
@@ -637,7 +637,7 @@ static int l_mp_encode(lua_State *L) {
   lua_settop(L, 1);
   s = scratch_new(L);
   msgpack_packer_init(&pk, &s->sb, msgpack_sbuffer_write);
-  if (sel__mp_pack(L, 1, &pk, NULL, err, sizeof err) < 0) {
+  if (lsel_mp_pack(L, 1, &pk, NULL, err, sizeof err) < 0) {
     scratch_free(s);
     return luaL_error(L, "mp_encode: %s", err);
   }
@@ -660,8 +660,8 @@ static int l_mp_decode(lua_State *L) {
   s = scratch_new(L);
   if (!msgpack_zone_init(&s->zone, 1024)) return luaL_error(L, "mp_decode: out of memory");
   s->has_zone = 1;
-  if (sel__mp_parse(data, len, &s->zone, &obj, err, sizeof err) < 0 ||
-      sel__mp_push(L, &obj, err, sizeof err) < 0) {
+  if (lsel_mp_parse(data, len, &s->zone, &obj, err, sizeof err) < 0 ||
+      lsel_mp_push(L, &obj, err, sizeof err) < 0) {
     scratch_free(s);
     lua_pushnil(L);
     lua_pushstring(L, err);
@@ -671,7 +671,7 @@ static int l_mp_decode(lua_State *L) {
   return 1;
 }
 
-void sel__lua_open_msgpack(lua_State *L) {
+void lsel_open_msgpack(lua_State *L) {
   luaL_newmetatable(L, MP_SCRATCH_MT);
   lua_pushcfunction(L, scratch_gc);
   lua_setfield(L, -2, "__gc");

@@ -42,7 +42,11 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && defined(SEL_SHARED) && defined(SEL_BUILDING)
+/* SEL_EMBEDDED: the library's sources are compiled into another shared
+ * object (the Lua module selectors.core), which exports none of them. */
+#if defined(SEL_EMBEDDED) && defined(__GNUC__)
+#define SEL_API __attribute__((visibility("hidden")))
+#elif defined(_WIN32) && defined(SEL_SHARED) && defined(SEL_BUILDING)
 #define SEL_API __declspec(dllexport)
 #elif defined(_WIN32) && defined(SEL_SHARED)
 #define SEL_API __declspec(dllimport)
@@ -52,6 +56,8 @@ extern "C" {
 #define SEL_API
 #endif
 
+/* The version of the library and of the Lua binding: the one place it is
+ * written (CMakeLists.txt and selectors._VERSION read it from here). */
 #define SEL_VERSION_MAJOR 0
 #define SEL_VERSION_MINOR 1
 #define SEL_VERSION_PATCH 0

@@ -1,13 +1,13 @@
 /*
- * lua_socket.c - `require "selectors.socket"`: a small BSD-socket binding
+ * socket.c - `require "selectors.socket"`: a small BSD-socket binding
  * shaped like Python's socket module, so that servers built on
  * selectors need nothing else.  This file holds the socket object (its
  * creation, the I/O methods, timeouts and waiting), the argument checks
- * and results that the module's other files share through lua_socket.h,
- * the constants and luaopen; addresses are in lua_sockaddr.c, socket
- * options in lua_sockopt.c, and socketpair, create_server,
- * create_connection and gethostname in lua_socket_module.c.  It relies
- * only on POSIX sockets and poll(2) for timeouts, and on lua_compat.h to
+ * and results that the module's other files share through socket.h,
+ * the constants and luaopen; addresses are in sockaddr.c, socket
+ * options in sockopt.c, and socketpair, create_server,
+ * create_connection and gethostname in module.c.  It relies
+ * only on POSIX sockets and poll(2) for timeouts, and on compat.h to
  * build for Lua 5.1-5.4 and LuaJIT.  Modes follow Python: a socket is
  * blocking (timeout nil), non-blocking (timeout 0), or blocking with a
  * deadline per operation (timeout > 0; the descriptor is then O_NONBLOCK
@@ -43,8 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lua_compat.h"
-#include "lua_socket.h"
+#include "lua/socket/socket.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
@@ -54,13 +53,13 @@
 
 /* ---- argument checks: one wording on every Lua version ---- */
 
-int sel__sock_type_error(lua_State *L, int i, const char *expected) {
+int lsel_sock_type_error(lua_State *L, int i, const char *expected) {
   return luaL_argerror(L, i, lua_pushfstring(L, "%s expected, got %s",
                                              expected, luaL_typename(L, i)));
 }
 
 /* 1 and *v set when the value at i is a number with an integer value. */
-int sel__sock_to_int(lua_State *L, int i, lua_Integer *v) {
+int lsel_sock_to_int(lua_State *L, int i, lua_Integer *v) {
   int ok;
   if (lua_type(L, i) != LUA_TNUMBER) return 0;
 #if LUA_VERSION_NUM >= 503
@@ -72,43 +71,43 @@ int sel__sock_to_int(lua_State *L, int i, lua_Integer *v) {
   return ok;
 }
 
-lua_Integer sel__sock_check_int(lua_State *L, int i) {
+lua_Integer lsel_sock_check_int(lua_State *L, int i) {
   lua_Integer v = 0;
-  if (lua_type(L, i) != LUA_TNUMBER) sel__sock_type_error(L, i, "number");
-  if (!sel__sock_to_int(L, i, &v))
+  if (lua_type(L, i) != LUA_TNUMBER) lsel_sock_type_error(L, i, "number");
+  if (!lsel_sock_to_int(L, i, &v))
     luaL_argerror(L, i, "number has no integer representation");
   return v;
 }
 
-const char *sel__sock_check_str(lua_State *L, int i, size_t *len) {
-  if (lua_type(L, i) != LUA_TSTRING) sel__sock_type_error(L, i, "string");
+const char *lsel_sock_check_str(lua_State *L, int i, size_t *len) {
+  if (lua_type(L, i) != LUA_TSTRING) lsel_sock_type_error(L, i, "string");
   return lua_tolstring(L, i, len);
 }
 
-int sel__sock_check_family(lua_State *L, int i, int def) {
+int lsel_sock_check_family(lua_State *L, int i, int def) {
   lua_Integer f;
   if (lua_isnoneornil(L, i)) return def;
-  f = sel__sock_check_int(L, i);
+  f = lsel_sock_check_int(L, i);
   if (f != AF_INET && f != AF_INET6 && f != AF_UNIX)
     luaL_argerror(L, i, "unsupported address family");
   return (int)f;
 }
 
-int sel__sock_check_type(lua_State *L, int i) {
+int lsel_sock_check_type(lua_State *L, int i) {
   lua_Integer t;
   if (lua_isnoneornil(L, i)) return SOCK_STREAM;
-  t = sel__sock_check_int(L, i);
+  t = lsel_sock_check_int(L, i);
   if (t != SOCK_STREAM && t != SOCK_DGRAM)
     luaL_argerror(L, i, "unsupported socket type");
   return (int)t;
 }
 
 /* nil = blocking (-1); else a number >= 0. */
-double sel__sock_check_timeout(lua_State *L, int i) {
+double lsel_sock_check_timeout(lua_State *L, int i) {
   double t;
   if (lua_isnoneornil(L, i)) return -1;
   if (lua_type(L, i) != LUA_TNUMBER)
-    sel__sock_type_error(L, i, "number or nil");
+    lsel_sock_type_error(L, i, "number or nil");
   t = lua_tonumber(L, i);
   if (!(t >= 0)) luaL_argerror(L, i, "timeout must be non-negative");
   return t;
@@ -117,28 +116,15 @@ double sel__sock_check_timeout(lua_State *L, int i) {
 /* The address that every socket of this module carries in its tag. */
 static const char sock_tag = 0;
 
-/* Checking self is on the path of every recv and send.  A full userdata
- * of our size whose first word is the address of sock_tag is one of our
- * sockets: Lua code can neither make a userdata nor write into one, so
- * only C could forge it, and C can do anything anyway.  That is two API
- * calls where the metatable compare below takes four (about 190
- * instructions per call with the index checks of each).  Anything else
- * goes through the metatable, which every function of the module has as
- * upvalue 1. */
+/* Checking self is on the path of every recv and send (see
+ * lsel_to_tagged). */
 static lsock *check_sock(lua_State *L) {
-  lsock *s = lua_touserdata(L, 1);
-  if (s != NULL && lua_rawlen(L, 1) == sizeof *s && s->tag == &sock_tag)
-    return s;
-  if (s != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same) return s;
-  }
-  sel__sock_type_error(L, 1, SOCK_MT);
-  return NULL;
+  lsock *s = lsel_to_tagged(L, 1, &sock_tag, sizeof *s);
+  if (s == NULL) lsel_sock_type_error(L, 1, SOCK_MT);
+  return s;
 }
 
-lsock *sel__sock_check_open(lua_State *L) {
+lsock *lsel_sock_check_open(lua_State *L) {
   lsock *s = check_sock(L);
   if (s->fd < 0) luaL_error(L, "attempt to use a closed socket");
   return s;
@@ -147,7 +133,7 @@ lsock *sel__sock_check_open(lua_State *L) {
 /* ---- results ---- */
 
 /* rc is -errno, E_DEADLINE or E_INPROGRESS. */
-int sel__sock_push_error(lua_State *L, int rc) {
+int lsel_sock_push_error(lua_State *L, int rc) {
   lua_pushnil(L);
   if (rc == E_DEADLINE) {
     lua_pushliteral(L, "timeout");
@@ -165,11 +151,11 @@ int sel__sock_push_error(lua_State *L, int rc) {
   return 3;
 }
 
-int sel__sock_push_errno(lua_State *L) {
-  return sel__sock_push_error(L, -errno);
+int lsel_sock_push_errno(lua_State *L) {
+  return lsel_sock_push_error(L, -errno);
 }
 
-int sel__sock_push_true(lua_State *L) {
+int lsel_sock_push_true(lua_State *L) {
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -224,7 +210,7 @@ static int set_nonblock(int fd, int on) {
 }
 
 /* Python's modes: the descriptor is O_NONBLOCK whenever a timeout is set. */
-int sel__sock_set_timeout(lsock *s, double t) {
+int lsel_sock_set_timeout(lsock *s, double t) {
   int want = t >= 0;
   if (want != (s->timeout >= 0) && set_nonblock(s->fd, want) < 0)
     return -errno;
@@ -232,7 +218,7 @@ int sel__sock_set_timeout(lsock *s, double t) {
   return 0;
 }
 
-void sel__sock_no_sigpipe(int fd) {
+void lsel_sock_no_sigpipe(int fd) {
 #ifdef SO_NOSIGPIPE
   int on = 1;
   setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
@@ -241,7 +227,7 @@ void sel__sock_no_sigpipe(int fd) {
 #endif
 }
 
-void sel__sock_set_cloexec(int fd) {
+void lsel_sock_set_cloexec(int fd) {
 #ifndef SOCK_CLOEXEC
   fcntl(fd, F_SETFD, FD_CLOEXEC);
 #else
@@ -249,22 +235,22 @@ void sel__sock_set_cloexec(int fd) {
 #endif
 }
 
-int sel__sock_open_fd(int family, int type) {
+int lsel_sock_open_fd(int family, int type) {
 #ifdef SOCK_CLOEXEC
   int fd = socket(family, type | SOCK_CLOEXEC, 0);
 #else
   int fd = socket(family, type, 0);
 #endif
   if (fd >= 0) {
-    sel__sock_set_cloexec(fd);
-    sel__sock_no_sigpipe(fd);
+    lsel_sock_set_cloexec(fd);
+    lsel_sock_no_sigpipe(fd);
   }
   return fd;
 }
 
 /* The userdata exists before its descriptor, so a memory error can never
  * leak one. */
-lsock *sel__sock_new(lua_State *L, int family, int type) {
+lsock *lsel_sock_new(lua_State *L, int family, int type) {
   lsock *s = lua_newuserdata(L, sizeof *s);
   s->tag = &sock_tag;
   s->fd = -1;
@@ -278,7 +264,7 @@ lsock *sel__sock_new(lua_State *L, int family, int type) {
   return s;
 }
 
-int sel__sock_close(lsock *s) {
+int lsel_sock_close(lsock *s) {
   int rc = 0;
   if (s->fd >= 0) {
     rc = close(s->fd);
@@ -294,41 +280,41 @@ int sel__sock_close(lsock *s) {
 /* ---- socket objects ---- */
 
 static int l_socket(lua_State *L) {
-  int family = sel__sock_check_family(L, 1, AF_INET);
-  int type = sel__sock_check_type(L, 2);
-  lsock *s = sel__sock_new(L, family, type);
-  s->fd = sel__sock_open_fd(family, type);
-  if (s->fd < 0) return sel__sock_push_errno(L);
+  int family = lsel_sock_check_family(L, 1, AF_INET);
+  int type = lsel_sock_check_type(L, 2);
+  lsock *s = lsel_sock_new(L, family, type);
+  s->fd = lsel_sock_open_fd(family, type);
+  if (s->fd < 0) return lsel_sock_push_errno(L);
   return 1;
 }
 
 static int m_bind(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   saddr a;
   socklen_t len;
-  int n = sel__sock_get_addr(L, 2, s->family, s->type, 1, &a, &len);
+  int n = lsel_sock_get_addr(L, 2, s->family, s->type, 1, &a, &len);
   if (n) return n;
-  if (bind(s->fd, &a.sa, len) < 0) return sel__sock_push_errno(L);
-  return sel__sock_push_true(L);
+  if (bind(s->fd, &a.sa, len) < 0) return lsel_sock_push_errno(L);
+  return lsel_sock_push_true(L);
 }
 
 static int m_listen(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   lua_Integer backlog = DEFAULT_BACKLOG;
-  if (!lua_isnoneornil(L, 2)) backlog = sel__sock_check_int(L, 2);
+  if (!lua_isnoneornil(L, 2)) backlog = lsel_sock_check_int(L, 2);
   if (backlog < 0) backlog = 0;
   if (backlog > INT_MAX) backlog = INT_MAX;
-  if (listen(s->fd, (int)backlog) < 0) return sel__sock_push_errno(L);
-  return sel__sock_push_true(L);
+  if (listen(s->fd, (int)backlog) < 0) return lsel_sock_push_errno(L);
+  return lsel_sock_push_true(L);
 }
 
 static int m_accept(lua_State *L) {
-  lsock *s = sel__sock_check_open(L), *c;
+  lsock *s = lsel_sock_check_open(L), *c;
   saddr a;
   socklen_t len;
   double deadline = -1;
   int fd, rc;
-  c = sel__sock_new(L, s->family, s->type);
+  c = lsel_sock_new(L, s->family, s->type);
   for (;;) {
     len = sizeof a;
 #ifdef SOCK_CLOEXEC
@@ -339,22 +325,22 @@ static int m_accept(lua_State *L) {
 #endif
     if (fd >= 0) break;
     if ((rc = again(s, POLLIN, &deadline)) != 0)
-      return sel__sock_push_error(L, rc);
+      return lsel_sock_push_error(L, rc);
   }
   c->fd = fd;
 #ifndef SOCK_CLOEXEC
   /* BSD accept() inherits O_NONBLOCK from the listener. */
-  sel__sock_set_cloexec(fd);
+  lsel_sock_set_cloexec(fd);
   set_nonblock(fd, 0);
 #endif
-  sel__sock_no_sigpipe(fd);
-  return 1 + sel__sock_push_addr(L, &a, len);
+  lsel_sock_no_sigpipe(fd);
+  return 1 + lsel_sock_push_addr(L, &a, len);
 }
 
 /* connect() under s's mode; 0, E_INPROGRESS, E_DEADLINE or -errno.  After
  * EINTR the kernel goes on connecting, so it is waited for like
  * EINPROGRESS. */
-int sel__sock_do_connect(lsock *s, const struct sockaddr *sa, socklen_t len) {
+int lsel_sock_do_connect(lsock *s, const struct sockaddr *sa, socklen_t len) {
   int err = 0;
   socklen_t elen = sizeof err;
   if (connect(s->fd, sa, len) == 0) return 0;
@@ -367,13 +353,13 @@ int sel__sock_do_connect(lsock *s, const struct sockaddr *sa, socklen_t len) {
 }
 
 static int m_connect(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   saddr a;
   socklen_t len;
-  int rc = sel__sock_get_addr(L, 2, s->family, s->type, 0, &a, &len);
+  int rc = lsel_sock_get_addr(L, 2, s->family, s->type, 0, &a, &len);
   if (rc) return rc;
-  rc = sel__sock_do_connect(s, &a.sa, len);
-  return rc ? sel__sock_push_error(L, rc) : sel__sock_push_true(L);
+  rc = lsel_sock_do_connect(s, &a.sa, len);
+  return rc ? lsel_sock_push_error(L, rc) : lsel_sock_push_true(L);
 }
 
 /* Room for n bytes: the stack for the usual sizes, else the socket's own
@@ -398,14 +384,14 @@ static size_t check_size(lua_State *L, int i) {
   if (isint && n > 0 && n <= INT_MAX && lua_type(L, i) == LUA_TNUMBER)
     return (size_t)n;
 #endif
-  n = sel__sock_check_int(L, i);
+  n = lsel_sock_check_int(L, i);
   if (n <= 0) luaL_argerror(L, i, "size must be positive");
   if (n > INT_MAX) luaL_argerror(L, i, "size too large");
   return (size_t)n;
 }
 
 static int m_recv(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   size_t n = check_size(L, 2);
   char stack[STACK_BUF], *buf = recv_buf(L, s, n, stack);
   double deadline = -1;
@@ -413,13 +399,13 @@ static int m_recv(lua_State *L) {
   int rc;
   while ((r = recv(s->fd, buf, n, 0)) < 0)
     if ((rc = again(s, POLLIN, &deadline)) != 0)
-      return sel__sock_push_error(L, rc);
+      return lsel_sock_push_error(L, rc);
   lua_pushlstring(L, buf, (size_t)r);
   return 1;
 }
 
 static int m_recvfrom(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   size_t n = check_size(L, 2);
   char stack[STACK_BUF], *buf = recv_buf(L, s, n, stack);
   double deadline = -1;
@@ -431,30 +417,30 @@ static int m_recvfrom(lua_State *L) {
     len = sizeof a;
     if ((r = recvfrom(s->fd, buf, n, 0, &a.sa, &len)) >= 0) break;
     if ((rc = again(s, POLLIN, &deadline)) != 0)
-      return sel__sock_push_error(L, rc);
+      return lsel_sock_push_error(L, rc);
   }
   lua_pushlstring(L, buf, (size_t)r);
-  return 1 + sel__sock_push_addr(L, &a, len);
+  return 1 + lsel_sock_push_addr(L, &a, len);
 }
 
 static int m_send(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   size_t len;
-  const char *data = sel__sock_check_str(L, 2, &len);
+  const char *data = lsel_sock_check_str(L, 2, &len);
   double deadline = -1;
   ssize_t r;
   int rc;
   while ((r = send(s->fd, data, len, MSG_NOSIGNAL)) < 0)
     if ((rc = again(s, POLLOUT, &deadline)) != 0)
-      return sel__sock_push_error(L, rc);
+      return lsel_sock_push_error(L, rc);
   lua_pushinteger(L, (lua_Integer)r);
   return 1;
 }
 
 static int m_sendall(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   size_t len, sent = 0;
-  const char *data = sel__sock_check_str(L, 2, &len);
+  const char *data = lsel_sock_check_str(L, 2, &len);
   double deadline = -1;
   ssize_t r;
   int rc;
@@ -469,7 +455,7 @@ static int m_sendall(lua_State *L) {
     else
       rc = again(s, POLLOUT, &deadline);
     if (rc != 0) {
-      sel__sock_push_error(L, rc);
+      lsel_sock_push_error(L, rc);
       lua_pushinteger(L, (lua_Integer)sent);
       return 4;
     }
@@ -479,39 +465,39 @@ static int m_sendall(lua_State *L) {
 }
 
 static int m_sendto(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   size_t len;
-  const char *data = sel__sock_check_str(L, 2, &len);
+  const char *data = lsel_sock_check_str(L, 2, &len);
   double deadline = -1;
   saddr a;
   socklen_t alen;
   ssize_t r;
-  int rc = sel__sock_get_addr(L, 3, s->family, s->type, 0, &a, &alen);
+  int rc = lsel_sock_get_addr(L, 3, s->family, s->type, 0, &a, &alen);
   if (rc) return rc;
   while ((r = sendto(s->fd, data, len, MSG_NOSIGNAL, &a.sa, alen)) < 0)
     if ((rc = again(s, POLLOUT, &deadline)) != 0)
-      return sel__sock_push_error(L, rc);
+      return lsel_sock_push_error(L, rc);
   lua_pushinteger(L, (lua_Integer)r);
   return 1;
 }
 
 static int m_setblocking(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   int rc;
   /* Only booleans: setblocking(0) would mean "blocking" in Lua. */
-  if (lua_type(L, 2) != LUA_TBOOLEAN) sel__sock_type_error(L, 2, "boolean");
-  rc = sel__sock_set_timeout(s, lua_toboolean(L, 2) ? -1 : 0);
-  return rc ? sel__sock_push_error(L, rc) : sel__sock_push_true(L);
+  if (lua_type(L, 2) != LUA_TBOOLEAN) lsel_sock_type_error(L, 2, "boolean");
+  rc = lsel_sock_set_timeout(s, lua_toboolean(L, 2) ? -1 : 0);
+  return rc ? lsel_sock_push_error(L, rc) : lsel_sock_push_true(L);
 }
 
 static int m_settimeout(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
-  int rc = sel__sock_set_timeout(s, sel__sock_check_timeout(L, 2));
-  return rc ? sel__sock_push_error(L, rc) : sel__sock_push_true(L);
+  lsock *s = lsel_sock_check_open(L);
+  int rc = lsel_sock_set_timeout(s, lsel_sock_check_timeout(L, 2));
+  return rc ? lsel_sock_push_error(L, rc) : lsel_sock_push_true(L);
 }
 
 static int m_gettimeout(lua_State *L) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   if (s->timeout < 0) lua_pushnil(L);
   else lua_pushnumber(L, s->timeout);
   return 1;
@@ -520,29 +506,29 @@ static int m_gettimeout(lua_State *L) {
 static int m_shutdown(lua_State *L) {
   static const char *const names[] = {"r", "w", "rw", NULL};
   static const int hows[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   int how;
   if (lua_type(L, 2) == LUA_TNUMBER) {
-    how = (int)sel__sock_check_int(L, 2);
+    how = (int)lsel_sock_check_int(L, 2);
     if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
       luaL_argerror(L, 2, "invalid shutdown mode");
   } else if (lua_type(L, 2) == LUA_TSTRING) {
     how = hows[luaL_checkoption(L, 2, NULL, names)];
   } else {
-    return sel__sock_type_error(L, 2, "number or string");
+    return lsel_sock_type_error(L, 2, "number or string");
   }
-  if (shutdown(s->fd, how) < 0) return sel__sock_push_errno(L);
-  return sel__sock_push_true(L);
+  if (shutdown(s->fd, how) < 0) return lsel_sock_push_errno(L);
+  return lsel_sock_push_true(L);
 }
 
 static int sockname(lua_State *L, int peer) {
-  lsock *s = sel__sock_check_open(L);
+  lsock *s = lsel_sock_check_open(L);
   saddr a;
   socklen_t len = sizeof a;
   int rc = peer ? getpeername(s->fd, &a.sa, &len)
                 : getsockname(s->fd, &a.sa, &len);
-  if (rc < 0) return sel__sock_push_errno(L);
-  return sel__sock_push_addr(L, &a, len);
+  if (rc < 0) return lsel_sock_push_errno(L);
+  return lsel_sock_push_addr(L, &a, len);
 }
 
 static int m_getsockname(lua_State *L) { return sockname(L, 0); }
@@ -554,12 +540,12 @@ static int m_fileno(lua_State *L) {
 }
 
 static int m_close(lua_State *L) {
-  int rc = sel__sock_close(check_sock(L));
-  return rc ? sel__sock_push_error(L, rc) : sel__sock_push_true(L);
+  int rc = lsel_sock_close(check_sock(L));
+  return rc ? lsel_sock_push_error(L, rc) : lsel_sock_push_true(L);
 }
 
 static int m_gc(lua_State *L) {
-  sel__sock_close(check_sock(L));
+  lsel_sock_close(check_sock(L));
   return 0;
 }
 
@@ -592,8 +578,8 @@ static const luaL_Reg methods[] = {
   {"setblocking", m_setblocking},
   {"settimeout", m_settimeout},
   {"gettimeout", m_gettimeout},
-  {"setsockopt", sel__sock_setsockopt},
-  {"getsockopt", sel__sock_getsockopt},
+  {"setsockopt", lsel_sock_setsockopt},
+  {"getsockopt", lsel_sock_getsockopt},
   {"shutdown", m_shutdown},
   {"getsockname", m_getsockname},
   {"getpeername", m_getpeername},
@@ -611,10 +597,10 @@ static const luaL_Reg metamethods[] = {
 
 static const luaL_Reg functions[] = {
   {"socket", l_socket},
-  {"socketpair", sel__sock_socketpair},
-  {"create_server", sel__sock_create_server},
-  {"create_connection", sel__sock_create_connection},
-  {"gethostname", sel__sock_gethostname},
+  {"socketpair", lsel_sock_socketpair},
+  {"create_server", lsel_sock_create_server},
+  {"create_connection", lsel_sock_create_connection},
+  {"gethostname", lsel_sock_gethostname},
   {NULL, NULL}};
 
 static const struct {
@@ -646,7 +632,7 @@ static const struct {
   {"SHUT_RDWR", SHUT_RDWR},
 };
 
-int luaopen_selectors_socket(lua_State *L);
+LSEL_EXPORT int luaopen_selectors_socket(lua_State *L);
 
 int luaopen_selectors_socket(lua_State *L) {
   size_t i;

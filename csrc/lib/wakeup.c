@@ -8,7 +8,7 @@
  * A signal sent while nobody waits stays pending in the async handle, so
  * the next select sees it at once.
  */
-#include "sel_internal.h"
+#include "internal.h"
 
 static void woken(uv_async_t *handle) {
   sel_selector *sel = handle->data;

@@ -6,14 +6,16 @@
  * Each pool owns its threads, rather than using libuv's process-wide pool,
  * whose size is global and which libuv's own file and DNS work share.
  * Work waits in a FIFO guarded by the pool's mutex; a worker that finishes
- * moves it to the pool's done list and signals the pool's uv_async_t.  On
- * the selector's thread the async callback only marks the selector, and
- * sel_select() runs the done callbacks once uv_run() has returned, like
- * the timers' (sel__deliver_work).  The done list is drained one item at a
- * time, so a done callback may submit, cancel or wait again.
+ * moves it to the pool's done list and signals the pool's uv_async_t.  The
+ * pool is a source (source.h): on the selector's thread the async callback
+ * only makes it ready, and its deliver hook runs the done callbacks once
+ * uv_run() has returned.  The done list is drained one item at a time, so
+ * a done callback may submit, cancel or wait again.  Work submitted and
+ * not yet reported counts as active.
  */
-#include "sel_internal.h"
+#include "source.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #define MAX_THREADS 1024
@@ -32,7 +34,7 @@ struct sel_work {
 };
 
 struct sel_pool {
-  sel_selector *sel;
+  sel__source src;        /* src.sel: the selector */
   uv_async_t async;       /* workers -> selector thread */
   uv_mutex_t mutex;       /* guards the lists, state and flags below */
   uv_cond_t cond;         /* work queued, or stopping */
@@ -43,7 +45,6 @@ struct sel_pool {
   int stopping;           /* workers leave once the queue is empty */
   int closed;             /* submit refuses */
   int delivering;         /* in a done_cb of this pool (selector thread) */
-  sel_pool *next_pool;    /* sel->pools (selector thread) */
 };
 
 /* ---- lists, under the mutex ---------------------------------------------- */
@@ -99,49 +100,44 @@ static void worker(void *arg) {
 
 /* ---- the selector's side ------------------------------------------------- */
 
-/* Runs the done callbacks of p's finished work, one at a time. */
-static void deliver(sel_pool *p) {
+static sel_pool *pool_of(sel__source *src) {
+  return (sel_pool *)((char *)src - offsetof(sel_pool, src));
+}
+
+/* The deliver hook: the done callbacks of the pool's finished work, one
+ * at a time. */
+static void pool_deliver(sel__source *src) {
+  sel_pool *p = pool_of(src);
   sel_work *w;
   while ((w = done_pop(p)) != NULL) {
-    p->sel->nwork--;
+    sel__source_active(src, -1);
     p->delivering++;
-    w->done_cb(p->sel, w, w->status, w->arg);
+    w->done_cb(src->sel, w, w->status, w->arg);
     p->delivering--;
     free(w);
   }
 }
 
-void sel__deliver_work(sel_selector *sel) {
-  sel_pool *p;
-  sel->work_ready = 0;
-  for (p = sel->pools; p != NULL; p = p->next_pool) deliver(p);
+/* The finish hook: sel_close() drops queued work. */
+static void pool_finish(sel__source *src) {
+  sel_pool_shutdown(pool_of(src), 0);
 }
 
-static void async_cb(uv_async_t *handle) {
+static const sel__source_ops pool_ops = {pool_deliver, NULL, pool_finish};
+
+static void pool_async_cb(uv_async_t *handle) {
   sel_pool *p = handle->data;
-  sel_selector *sel = p->sel;
-  if (sel->in_poll) {
-    sel->work_ready = 1;
-    uv_stop(sel->loop);
-    return;
-  }
-  /* The caller runs a borrowed loop itself: report at once, in a frame
-   * that a sel_close() from a done_cb waits out. */
-  sel->busy++;
-  sel->in_loop_cb = 1;
-  deliver(p);
-  sel->in_loop_cb = 0;
-  sel__leave(sel);
+  sel__source_ready(&p->src);
 }
 
 static void pool_closed(uv_handle_t *handle) {
   sel_pool *p = handle->data;
-  sel_selector *sel = p->sel;
+  sel_selector *sel = p->src.sel;
   uv_cond_destroy(&p->cond);
   uv_mutex_destroy(&p->mutex);
   free(p->threads);
   free(p);
-  sel__handle_released(sel);
+  sel__handle_closed(sel);
 }
 
 /* Stops and joins the first n workers. */
@@ -157,53 +153,48 @@ static void join_workers(sel_pool *p, int n) {
 int sel_pool_create(sel_selector *sel, int nthreads, sel_pool **poolp) {
   sel_pool *p;
   int i, r;
-  if (sel == NULL || poolp == NULL || sel->closing || nthreads < 1 ||
+  if (sel == NULL || poolp == NULL || nthreads < 1 ||
       nthreads > MAX_THREADS)
     return UV_EINVAL;
   p = calloc(1, sizeof(*p));
   if (p == NULL) return UV_ENOMEM;
+  if (sel__source_add(sel, &p->src, &pool_ops) != 0) {
+    free(p);
+    return UV_EINVAL;  /* the selector is closing */
+  }
   p->threads = calloc((size_t)nthreads, sizeof(*p->threads));
-  if (p->threads == NULL) {
-    free(p);
-    return UV_ENOMEM;
-  }
-  if ((r = uv_mutex_init(&p->mutex)) != 0) {
-    free(p->threads);
-    free(p);
-    return r;
-  }
-  if ((r = uv_cond_init(&p->cond)) != 0) {
-    uv_mutex_destroy(&p->mutex);
-    free(p->threads);
-    free(p);
-    return r;
-  }
-  p->sel = sel;
-  if ((r = uv_async_init(sel->loop, &p->async, async_cb)) != 0) {
-    uv_cond_destroy(&p->cond);
-    uv_mutex_destroy(&p->mutex);
-    free(p->threads);
-    free(p);
-    return r;
-  }
+  r = p->threads == NULL ? UV_ENOMEM : uv_mutex_init(&p->mutex);
+  if (r != 0) goto fail_mutex;
+  if ((r = uv_cond_init(&p->cond)) != 0) goto fail_cond;
+  if ((r = uv_async_init(sel_loop(sel), &p->async, pool_async_cb)) != 0)
+    goto fail_async;
   p->async.data = p;
   /* Pending work keeps sel_alive() true; the handle itself keeps no loop
    * alive, so that a borrowed loop can end. */
   uv_unref((uv_handle_t *)&p->async);
-  sel->handles++;
+  sel__handle_opened(sel);
   for (i = 0; i < nthreads; i++) {
     r = uv_thread_create(&p->threads[i], worker, p);
     if (r != 0) {
       join_workers(p, i);
+      sel__source_remove(&p->src);
       uv_close((uv_handle_t *)&p->async, pool_closed);
       return r;
     }
   }
   p->nthreads = nthreads;
-  p->next_pool = sel->pools;
-  sel->pools = p;
   *poolp = p;
   return 0;
+
+fail_async:
+  uv_cond_destroy(&p->cond);
+fail_cond:
+  uv_mutex_destroy(&p->mutex);
+fail_mutex:
+  sel__source_remove(&p->src);
+  free(p->threads);
+  free(p);
+  return r;
 }
 
 int sel_pool_submit(sel_pool *pool, sel_work_cb work_cb, sel_done_cb done_cb,
@@ -225,7 +216,7 @@ int sel_pool_submit(sel_pool *pool, sel_work_cb work_cb, sel_done_cb done_cb,
   pool->queue_tail = w;
   uv_cond_signal(&pool->cond);
   uv_mutex_unlock(&pool->mutex);
-  pool->sel->nwork++;
+  sel__source_active(&pool->src, 1);
   if (workp != NULL) *workp = w;
   return 0;
 }
@@ -250,10 +241,9 @@ int sel_pool_cancel(sel_work *w) {
 
 int sel_pool_shutdown(sel_pool *pool, int wait) {
   sel_selector *sel;
-  sel_pool **pp;
   if (pool == NULL) return UV_EINVAL;
   if (pool->delivering) return UV_EBUSY;
-  sel = pool->sel;
+  sel = pool->src.sel;
   uv_mutex_lock(&pool->mutex);
   pool->closed = 1;
   if (!wait) {
@@ -265,17 +255,12 @@ int sel_pool_shutdown(sel_pool *pool, int wait) {
   }
   uv_mutex_unlock(&pool->mutex);
   join_workers(pool, pool->nthreads);
-  /* Out of the selector's list before any done_cb runs, so that a
+  /* Out of the selector's sources before any done_cb runs, so that a
    * sel_close() made from one does not shut this pool down again. */
-  for (pp = &sel->pools; *pp != pool; pp = &(*pp)->next_pool) {}
-  *pp = pool->next_pool;
-  sel->busy++;
-  deliver(pool);
+  sel__source_remove(&pool->src);
+  sel__frame_enter(sel);
+  pool_deliver(&pool->src);
   uv_close((uv_handle_t *)&pool->async, pool_closed);
-  sel__leave(sel);
+  sel__frame_leave(sel);
   return 0;
-}
-
-void sel__shutdown_pools(sel_selector *sel) {
-  while (sel->pools != NULL) sel_pool_shutdown(sel->pools, 0);
 }
