@@ -40,7 +40,8 @@ struct state {
   int have_hello;
 };
 
-/* The bytes of "big:N"; test-procpool.c checks them with the same formula. */
+/* The bytes of "big:N"; test-procpool-results.c checks them with the same
+ * formula. */
 static unsigned char pattern(size_t i) {
   return (unsigned char)(i * 7 + i / 251 + 1);
 }
