@@ -1,5 +1,5 @@
-"""py_selectors_echo.py - the seed's selectors echo server (shared/seeds/
-003_*.txt, section "20.selectors模块") as the benchmarks run it: its prints
+"""py_selectors_echo.py - the selectors echo server of the Python tutorial
+"进程/线程/协程" (section "20.selectors模块") as the benchmarks run it: its prints
 taken out, bound to 127.0.0.1 and the port given, and, like our
 examples/echo_server.lua, a short send keeps the rest and waits for
 EVENT_WRITE instead of losing it (the seed says "Hope it won't block"), and

@@ -1,6 +1,6 @@
--- chat_client.lua - the chat client of the seed tutorial
--- (shared/seeds/004_*.txt, "实现socket异步聊天客户端和服务端", the client
--- "Tcp Chat Client"), ported from select.select([sys.stdin, s], [], []) to
+-- chat_client.lua - the chat client of the seed tutorial (the Python
+-- tutorial on the select module, "实现socket异步聊天客户端和服务端", the
+-- client "Tcp Chat Client"), ported from select.select([sys.stdin, s], [], []) to
 -- a DefaultSelector watching io.stdin and the socket.  It relies on
 -- `selectors` and `selectors.socket` only; its server is
 -- examples/chat_server.lua.

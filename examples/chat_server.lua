@@ -1,6 +1,6 @@
--- chat_server.lua - the broadcast chat server of the seed tutorial
--- (shared/seeds/004_*.txt, "实现socket异步聊天客户端和服务端", the server
--- "Tcp Chat server"), ported from select.select(CONNECTION_LIST, [], []) to
+-- chat_server.lua - the broadcast chat server of the seed tutorial (the
+-- Python tutorial on the select module, "实现socket异步聊天客户端和服务端",
+-- the server "Tcp Chat server"), ported from select.select(CONNECTION_LIST, [], []) to
 -- a DefaultSelector.  It relies on `selectors` and `selectors.socket` only;
 -- examples/chat_client.lua is the seed's client.
 --

@@ -1,6 +1,7 @@
--- echo_client.lua - the echo client of the seed tutorial
--- (shared/seeds/003_*.txt, section "19.select多并发socket", the client after
--- the select server; 004_*.txt has the same servers), ported to Lua with
+-- echo_client.lua - the echo client of the seed tutorial (the Python
+-- tutorial "进程/线程/协程", section "19.select多并发socket", the client
+-- after the select server; the tutorial on the select module has the same
+-- servers), ported to Lua with
 -- `selectors.socket`: it opens several sockets to the server and, for each
 -- message in turn, sends it on every socket, then reads the answer on every
 -- socket.  Beyond the seed, it checks the answers: each must be the message,

@@ -1,6 +1,6 @@
--- echo_server.lua - the selectors echo server of the seed tutorial
--- (shared/seeds/003_*.txt, section "20.selectors模块"), ported to Lua line
--- for line: a DefaultSelector, an accept(sock, mask) and a read(conn, mask)
+-- echo_server.lua - the selectors echo server of the seed tutorial (the
+-- Python tutorial "进程/线程/协程", section "20.selectors模块"), ported to
+-- Lua line for line: a DefaultSelector, an accept(sock, mask) and a read(conn, mask)
 -- callback stored as key.data, and the seed's loop
 --     while True: for key, mask in sel.select(): key.data(key.fileobj, mask)
 -- It relies on `selectors` and `selectors.socket` only.

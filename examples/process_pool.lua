@@ -1,11 +1,11 @@
 -- process_pool.lua - the multiprocessing.Pool programs of the seed
 -- tutorials, ported to selectors.ProcessPool:
---   1. shared/seeds/000_*.txt, "使用进程池实例": Pool(processes = 3), four
---      apply_async(func, ("hello %d",)) calls, close(), join(), then
+--   1. the Python tutorial "Python学习之--socket续集", "使用进程池实例":
+--      Pool(processes = 3), four apply_async(func, ("hello %d",)) calls, close(), join(), then
 --      "Sub-process(es) done.";
 --   2. the same file, "使用进程池(阻塞)实例": the same with the blocking
 --      apply(), so the tasks run one after the other;
---   3. shared/seeds/003_*.txt, section "15.进程池": Pool(5), ten
+--   3. the Python tutorial "进程/线程/协程", section "15.进程池": Pool(5), ten
 --      apply_async(func = Foo, args = (i,), callback = Bar): Foo runs in a
 --      worker process and returns i + 100, Bar runs here, in the parent,
 --      with that result.

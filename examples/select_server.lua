@@ -1,7 +1,8 @@
 -- select_server.lua - the select-based server with per-connection message
--- queues of the seed tutorials (shared/seeds/004_*.txt, "socket客户端实例":
--- the server "服务器的实现 采用select的方式"; the same program is in
--- 003_*.txt, section "19.select多并发socket"), ported to a DefaultSelector.
+-- queues of the seed tutorials (the Python tutorial on the select module,
+-- "socket客户端实例": the server "服务器的实现 采用select的方式"; the same
+-- program is in the tutorial "进程/线程/协程", section
+-- "19.select多并发socket"), ported to a DefaultSelector.
 -- It relies on `selectors` and `selectors.socket` only.
 --
 -- The seed keeps three lists for select.select(inputs, outputs, inputs); a

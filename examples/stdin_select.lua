@@ -1,5 +1,6 @@
 -- stdin_select.lua - the watch-the-terminal example of the seed tutorial
--- (shared/seeds/000_*.txt, "利用select监听终端操作实例"), ported from
+-- (the Python tutorial "Python学习之--socket续集",
+-- "利用select监听终端操作实例"), ported from
 --     readable, writeable, error = select.select([sys.stdin,], [], [], 1)
 --     if sys.stdin in readable: print 'select get stdin', sys.stdin.readline()
 -- to a DefaultSelector with io.stdin registered for EVENT_READ.  It relies

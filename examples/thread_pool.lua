@@ -1,5 +1,6 @@
--- thread_pool.lua - the thread pool programs of the seed tutorial
--- (shared/seeds/002_*.txt), ported to selectors.ThreadPool:
+-- thread_pool.lua - the thread pool programs of the seed tutorial (the
+-- Python tutorial "Python网络编程之线程,进程"), ported to
+-- selectors.ThreadPool:
 --   1. "线程池": the hand-made ThreadPool(5), a queue of five thread
 --      tokens; ten task(arg, p) threads, each printing arg, sleeping and
 --      handing its token back with p.add_thread(); then Timer(3, hello),

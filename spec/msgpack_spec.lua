@@ -1,4 +1,4 @@
--- The MessagePack codec of the pools (SPEC.md, "Pools (Lua)"): the values
+-- The MessagePack codec of the pools (docs/lua.md, "Pools"): the values
 -- that cross between a pool and its workers, seen through
 -- core.mp_encode/core.mp_decode.  Round trips of every accepted type,
 -- the exact bytes (a worker in another language reads them), refusals with

@@ -1,4 +1,4 @@
--- selectors.ThreadPool and selectors.ProcessPool (SPEC.md, "Pools (Lua)"):
+-- selectors.ThreadPool and selectors.ProcessPool (docs/lua.md, "Pools"):
 -- futures, apply/apply_async/map, close/join/terminate/shutdown, values
 -- crossing as MessagePack, errors with the worker's traceback, callbacks
 -- run from inside select/run, and, for processes, workers that die.

@@ -1,4 +1,4 @@
--- The Lua contract of selectors.DefaultSelector (SPEC.md, "Lua API"):
+-- The Lua contract of selectors.DefaultSelector (docs/lua.md):
 -- keys and their identity, select as a generic-for iterator, bad input
 -- (a clear error and nothing changed), stale events, timers, run/stop,
 -- wake-up and close.  Error strings are part of the contract, so they are

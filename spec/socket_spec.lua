@@ -1,7 +1,7 @@
--- The contract of `require "selectors.socket"` (SPEC.md): Python-shaped
--- sockets whose I/O failures return nil, message, errno and whose misuse
--- raises.  Every network case uses the loopback and ephemeral ports, and
--- every loop is bounded.
+-- The contract of `require "selectors.socket"` (docs/lua.md, "Module
+-- selectors.socket"): Python-shaped sockets whose I/O failures return nil,
+-- message, errno and whose misuse raises.  Every network case uses the
+-- loopback and ephemeral ports, and every loop is bounded.
 local socket = require "selectors.socket"
 local net = require "helpers.net"
 

@@ -88,7 +88,7 @@ static void procpool_async_cb(uv_async_t *handle) {
 
 /* ---- the queue ------------------------------------------------------------ */
 
-static void queue_remove(sel_procpool *p, sel_proctask *t) {
+static void task_unqueue(sel_procpool *p, sel_proctask *t) {
   if (t->prev != NULL) t->prev->next = t->next; else p->queue_head = t->next;
   if (t->next != NULL) t->next->prev = t->prev; else p->queue_tail = t->prev;
   t->next = t->prev = NULL;
@@ -97,7 +97,7 @@ static void queue_remove(sel_procpool *p, sel_proctask *t) {
 static void fail_queue(sel_procpool *p, int status) {
   while (p->queue_head != NULL) {
     sel_proctask *t = p->queue_head;
-    queue_remove(p, t);
+    task_unqueue(p, t);
     sel__proc_finish(t, status);
   }
 }
@@ -105,7 +105,7 @@ static void fail_queue(sel_procpool *p, int status) {
 /* The next task to hand to a worker, out of the queue; NULL if none. */
 sel_proctask *sel__proc_next_task(sel_procpool *p) {
   sel_proctask *t = p->queue_head;
-  if (t != NULL) queue_remove(p, t);
+  if (t != NULL) task_unqueue(p, t);
   return t;
 }
 
@@ -279,7 +279,7 @@ int sel_procpool_submit(sel_procpool *pool, const void *req, size_t len,
 int sel_procpool_cancel(sel_proctask *task) {
   if (task == NULL) return UV_EINVAL;
   if (task->state != TASK_QUEUED) return UV_EBUSY;
-  queue_remove(task->pool, task);
+  task_unqueue(task->pool, task);
   sel__proc_finish(task, UV_ECANCELED);
   return 0;
 }

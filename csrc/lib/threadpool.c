@@ -49,7 +49,7 @@ struct sel_pool {
 
 /* ---- lists, under the mutex ---------------------------------------------- */
 
-static void queue_remove(sel_pool *p, sel_work *w) {
+static void work_unqueue(sel_pool *p, sel_work *w) {
   if (w->prev != NULL) w->prev->next = w->next; else p->queue_head = w->next;
   if (w->next != NULL) w->next->prev = w->prev; else p->queue_tail = w->prev;
   w->next = w->prev = NULL;
@@ -77,7 +77,7 @@ static sel_work *done_pop(sel_pool *p) {
 
 /* ---- worker threads ------------------------------------------------------ */
 
-static void worker(void *arg) {
+static void pool_thread(void *arg) {
   sel_pool *p = arg;
   uv_mutex_lock(&p->mutex);
   for (;;) {
@@ -86,7 +86,7 @@ static void worker(void *arg) {
       uv_cond_wait(&p->cond, &p->mutex);
     if (p->queue_head == NULL) break;
     w = p->queue_head;
-    queue_remove(p, w);
+    work_unqueue(p, w);
     w->state = W_RUNNING;
     uv_mutex_unlock(&p->mutex);
     w->work_cb(w->arg);
@@ -174,7 +174,7 @@ int sel_pool_create(sel_selector *sel, int nthreads, sel_pool **poolp) {
   uv_unref((uv_handle_t *)&p->async);
   sel__handle_opened(sel);
   for (i = 0; i < nthreads; i++) {
-    r = uv_thread_create(&p->threads[i], worker, p);
+    r = uv_thread_create(&p->threads[i], pool_thread, p);
     if (r != 0) {
       join_workers(p, i);
       sel__source_remove(&p->src);
@@ -228,7 +228,7 @@ int sel_pool_cancel(sel_work *w) {
   p = w->pool;
   uv_mutex_lock(&p->mutex);
   if (w->state == W_QUEUED) {
-    queue_remove(p, w);
+    work_unqueue(p, w);
     done_push(p, w, UV_ECANCELED);
     r = 0;
   }
@@ -249,7 +249,7 @@ int sel_pool_shutdown(sel_pool *pool, int wait) {
   if (!wait) {
     while (pool->queue_head != NULL) {
       sel_work *w = pool->queue_head;
-      queue_remove(pool, w);
+      work_unqueue(pool, w);
       done_push(pool, w, UV_ECANCELED);
     }
   }

@@ -55,7 +55,7 @@ static void timer_drop(sel__source *src) {
 static const sel__source_ops timer_ops = {timer_deliver, timer_drop,
                                           timer_drop};
 
-static void timer_fired(uv_timer_t *handle) {
+static void timer_cb(uv_timer_t *handle) {
   sel_timer *t = handle->data;
   sel__source_ready(&t->src);
 }
@@ -84,7 +84,7 @@ int sel_call_later(sel_selector *sel, double delay, sel_timer_cb cb,
   /* The loop's clock is only refreshed by uv_run(); without this, time
    * spent since the last select would count against the delay. */
   uv_update_time(loop);
-  uv_timer_start(&t->handle, timer_fired, sel__ms(delay), 0);
+  uv_timer_start(&t->handle, timer_cb, sel__ms(delay), 0);
   if (timerp != NULL) *timerp = t;
   return 0;
 }

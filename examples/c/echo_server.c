@@ -1,7 +1,7 @@
 /*
- * echo_server.c - the selectors echo server of the seed tutorial
- * (shared/seeds/003_*.txt, section "20.selectors模块") ported to C on
- * libselector: a non-blocking listener on 127.0.0.1 whose key callback is
+ * echo_server.c - the selectors echo server of the seed tutorial (the
+ * Python tutorial "进程/线程/协程", section "20.selectors模块") ported to C
+ * on libselector: a non-blocking listener on 127.0.0.1 whose key callback is
  * accept(), connections whose key callback is read(), and the seed's
  * `while True: for key, mask in sel.select(): key.data(...)` loop written
  * with sel_select() into an array.  Beyond the seed, because a server that

@@ -565,7 +565,7 @@ static const luaL_Reg exec_methods[] = {
   {NULL, NULL}
 };
 
-static const luaL_Reg functions[] = {
+static const luaL_Reg executor_functions[] = {
   {"_thread_executor", l_thread_executor},
   {"_process_executor", l_process_executor},
   {"_request", l_request},
@@ -582,5 +582,5 @@ void lsel_open_executor(lua_State *L) {
   lua_pushcfunction(L, l_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
-  luaL_setfuncs(L, functions, 0);
+  luaL_setfuncs(L, executor_functions, 0);
 }

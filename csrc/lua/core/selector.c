@@ -572,7 +572,7 @@ static const luaL_Reg selector_methods[] = {
   {NULL, NULL}
 };
 
-static const luaL_Reg functions[] = {
+static const luaL_Reg selector_functions[] = {
   {"DefaultSelector", l_new},
   {"backend", l_backend},
   {NULL, NULL}
@@ -598,7 +598,7 @@ void lsel_open_selector(lua_State *L) {
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
   lsel_add_methods(L, selector_methods);
-  luaL_setfuncs(L, functions, 0);
+  luaL_setfuncs(L, selector_functions, 0);
   lua_pushinteger(L, SEL_READ);
   lua_setfield(L, -2, "EVENT_READ");
   lua_pushinteger(L, SEL_WRITE);

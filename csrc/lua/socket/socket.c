@@ -565,7 +565,7 @@ static int m_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg methods[] = {
+static const luaL_Reg socket_methods[] = {
   {"bind", m_bind},
   {"listen", m_listen},
   {"accept", m_accept},
@@ -595,7 +595,7 @@ static const luaL_Reg metamethods[] = {
 #endif
   {NULL, NULL}};
 
-static const luaL_Reg functions[] = {
+static const luaL_Reg module_functions[] = {
   {"socket", l_socket},
   {"socketpair", lsel_sock_socketpair},
   {"create_server", lsel_sock_create_server},
@@ -637,15 +637,15 @@ LSEL_EXPORT int luaopen_selectors_socket(lua_State *L);
 int luaopen_selectors_socket(lua_State *L) {
   size_t i;
   luaL_newmetatable(L, SOCK_MT);
-  lua_createtable(L, 0, sizeof methods / sizeof methods[0]);
+  lua_createtable(L, 0, sizeof socket_methods / sizeof socket_methods[0]);
   lua_pushvalue(L, -2);
-  luaL_setfuncs(L, methods, 1);
+  luaL_setfuncs(L, socket_methods, 1);
   lua_setfield(L, -2, "__index");
   lua_pushvalue(L, -1);
   luaL_setfuncs(L, metamethods, 1);
   lua_createtable(L, 0, 32);
   lua_pushvalue(L, -2);
-  luaL_setfuncs(L, functions, 1);
+  luaL_setfuncs(L, module_functions, 1);
   for (i = 0; i < sizeof constants / sizeof constants[0]; i++) {
     lua_pushinteger(L, constants[i].value);
     lua_setfield(L, -2, constants[i].name);
