@@ -513,3 +513,25 @@ describe("ProcessPool workers", function()
     end))
   end)
 end)
+
+describe("executors that fail to start", function()
+  -- The C executor behind ThreadPool, called with a pool size the C
+  -- library refuses: what it had copied (package paths, the
+  -- initializer's request) is freed once, whether by the failure or by
+  -- the collection of the half-made executor.
+  it("are refused and collected without a double free", function()
+    local core = require "selectors.core"
+    local sel = selectors.DefaultSelector()
+    for _ = 1, 3 do
+      local ok, err = pcall(core._thread_executor, sel, 0, function() end, "init")
+      assert.is_false(ok)
+      assert.matches("ThreadPool: invalid argument", err)
+    end
+    collectgarbage()
+    collectgarbage()
+    local pool = selectors.ThreadPool(sel, {workers = 1})
+    assert.equal(3, pool:apply(function(a, b) return a + b end, 1, 2))
+    pool:shutdown()
+    sel:close()
+  end)
+end)

@@ -206,12 +206,16 @@ int sel_procpool_create(sel_selector *sel, const sel_procpool_options *opts,
       opts->nworkers < 1 || opts->nworkers > MAX_WORKERS ||
       opts->max_tasks < 0)
     return UV_EINVAL;
-  if (opts->hello != NULL && opts->hello_len > SEL_FRAME_MAX) return UV_E2BIG;
   p = calloc(1, sizeof(*p));
   if (p == NULL) return UV_ENOMEM;
   if (sel__source_add(sel, &p->src, &procpool_ops) != 0) {
     free(p);
     return UV_EINVAL;  /* the selector is closing */
+  }
+  if (opts->hello != NULL && opts->hello_len > SEL_FRAME_MAX) {
+    sel__source_remove(&p->src);
+    free(p);
+    return UV_E2BIG;
   }
   p->nworkers = opts->nworkers;
   p->max_tasks = opts->max_tasks;

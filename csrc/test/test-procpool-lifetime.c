@@ -155,6 +155,11 @@ static void close_then_create_procpool(sel_selector *sel, sel_timer *timer,
   pp_opts_init(&o, 1, pp_plain_args);
   ASSERT_EQ(sel_procpool_create(sel, &o, &p), UV_EINVAL);
   ASSERT_NULL(p);
+  /* The closing selector is what is wrong, whatever else is. */
+  o.hello = "";
+  o.hello_len = (size_t)SEL_FRAME_MAX + 1;
+  ASSERT_EQ(sel_procpool_create(sel, &o, &p), UV_EINVAL);
+  ASSERT_NULL(p);
   closing_procpool_checked = 1;
 }
 

@@ -293,9 +293,7 @@ static int l_thread_executor(lua_State *L) {
   copy_init(L, 4, &ex->conf);
   r = sel_pool_create(s->sel, n, &ex->threads);
   if (r < 0) {
-    free(ex->conf.path);
-    free(ex->conf.cpath);
-    free(ex->conf.init);
+    exec_stop(ex);  /* frees the copies; its __gc will find nothing */
     return luaL_error(L, "ThreadPool: %s", sel_strerror(r));
   }
   lsel_attach(L, s, &ex->src, &exec_ops, lua_gettop(L));
