@@ -34,6 +34,8 @@
 
 static void worker_poll_cb(uv_poll_t *handle, int status, int events);
 
+/* ---- handles and processes --------------------------------------------- */
+
 static void worker_handle_closed(uv_handle_t *handle) {
   proc_worker *w = handle->data;
   sel_procpool *p = w->pool;
@@ -82,6 +84,8 @@ void sel__proc_reap(proc_worker *w) {
   w->pool->nprocs--;
 }
 
+/* ---- taking and leaving service ---------------------------------------- */
+
 /* w takes no more tasks.  `unexpected`: it left on its own; one that did
  * so before answering anything and with no task (it exits at start, or on
  * the hello) would otherwise be replaced in a tight loop. */
@@ -102,6 +106,17 @@ static void stop_serving(proc_worker *w, int unexpected) {
 void sel__proc_retire(proc_worker *w) {
   stop_serving(w, 0);
   close_pipe(w);
+}
+
+/* Takes w out of service at once (terminate): killed, its socket closed;
+ * returns the task it had, which the caller fails. */
+sel_proctask *sel__proc_stop_worker(proc_worker *w) {
+  sel_proctask *t = w->task;
+  w->task = NULL;
+  kill_worker(w);
+  close_pipe(w);
+  stop_serving(w, 0);
+  return t;
 }
 
 /* The worker's end closed or the socket failed.  If the pool still counted
@@ -126,6 +141,8 @@ static void fail_worker(proc_worker *w, int status) {
   }
   stop_serving(w, 1);
 }
+
+/* ---- the socket -------------------------------------------------------- */
 
 static void watch(proc_worker *w) {
   int events = UV_READABLE | (w->nout > 0 ? UV_WRITABLE : 0);
@@ -285,6 +302,8 @@ static void worker_poll_cb(uv_poll_t *handle, int status, int events) {
   if (w->fd >= 0 && (events & UV_READABLE)) read_some(w);
 }
 
+/* ---- life -------------------------------------------------------------- */
+
 /* A serving worker without a task: give it one, or let it go. */
 void sel__proc_worker_ready(proc_worker *w) {
   sel_procpool *p = w->pool;
@@ -426,15 +445,4 @@ int sel__proc_spawn(sel_procpool *p) {
   sel__proc_worker_ready(w);
   if (w->fd >= 0 && w->task == NULL) flush(w);  /* the hello, or nothing */
   return 0;
-}
-
-/* Takes w out of service at once (terminate): killed, its socket closed;
- * returns the task it had, which the caller fails. */
-sel_proctask *sel__proc_stop_worker(proc_worker *w) {
-  sel_proctask *t = w->task;
-  w->task = NULL;
-  kill_worker(w);
-  close_pipe(w);
-  stop_serving(w, 0);
-  return t;
 }
