@@ -42,6 +42,25 @@ local function drain(s)
   repeat local data = s:recv(65536) until data == nil or data == ""
 end
 
+-- This process's open descriptors, fd -> what /proc says it is
+-- ("anon_inode:[eventpoll]", "socket:[123]", "pipe:[45]", a path), but
+-- for the pipe that the listing itself comes through.
+local function open_fds()
+  local stat = assert(io.open("/proc/self/stat"))
+  local pid = stat:read("*l"):match("^%d+")
+  stat:close()
+  local fds, self = {}, nil
+  local p = assert(io.popen("readlink /proc/$$/fd/1; cd /proc/" .. pid .. "/fd && " ..
+                            "for f in *; do printf '%s %s\\n' \"$f\" \"$(readlink \"$f\")\"; done"))
+  for line in p:lines() do
+    local fd, target = line:match("^(%d+) (.*)$")
+    if self == nil then self = line
+    elseif fd and target ~= self then fds[tonumber(fd)] = target end
+  end
+  p:close()
+  return fds
+end
+
 describe("selectors module", function()
   it("has Python's event constants", function()
     assert.are.equal(1, selectors.EVENT_READ)
@@ -755,6 +774,36 @@ describe("DefaultSelector", function()
       collectgarbage()
       assert.is_nil(weak[1])
       assert.are.equal(1, a:send("x"))
+    end)
+
+    -- Under LuaJIT a compiled select loop keeps the iterator it called as a
+    -- constant of its trace, as long as the trace lives; a selector that
+    -- iterator held on to was never collected nor closed (issue i12).
+    it("happens to forgotten selectors whose select loop was compiled", function()
+      collectgarbage("collect")
+      collectgarbage("collect")
+      local before = open_fds()
+      for _ = 1, 100 do
+        local s = selectors.DefaultSelector()
+        -- LuaSocket 3's tcp() makes its descriptor only when first used.
+        local tcp = assert((lsocket.tcp4 or lsocket.tcp)())
+        s:register(tcp, WRITE)
+        for _ in s:select(0) do end -- luacheck: ignore 512
+      end
+      collectgarbage("collect")
+      collectgarbage("collect")
+      local after, kinds, new = open_fds(), {}, {}
+      for fd, target in pairs(after) do
+        if before[fd] ~= target then
+          local kind = target:match("^anon_inode:%[?([^%]]*)") or target:match("^(%a+):%[") or target
+          kinds[kind] = (kinds[kind] or 0) + 1
+        end
+      end
+      for kind, n in pairs(kinds) do new[#new + 1] = n .. " " .. kind end
+      table.sort(new)
+      assert.are.equal(count(before), count(after),
+        ("%d descriptors open, %d before; new: %s"):format(count(after), count(before),
+          #new > 0 and table.concat(new, ", ") or "none"))
     end)
 
     if _VERSION == "Lua 5.4" then

@@ -7,9 +7,10 @@
  * A selector is a full userdata whose user value is a table holding the
  * Lua side of its state: the live map fd -> key, the index fileobj -> key
  * (so that unregister works after the object was closed), the attached
- * sources, and the iterator closure that select() returns.  Keeping them
- * there rather than in the registry lets a forgotten selector be collected
- * and closed by __gc.
+ * sources, and the iterator closure that select() returns (which holds
+ * the selector only weakly, see l_iter).  Keeping them there rather than
+ * in the registry lets a forgotten selector be collected and closed by
+ * __gc.
  *
  * select() copies the C batch into (fd, serial, mask) triples; the
  * iterator checks each against the key now registered at fd, so a key
@@ -26,6 +27,9 @@
 #include <string.h>
 
 /* ---- helpers -------------------------------------------------------------- */
+
+/* The metatable of the iterator's weak reference to its selector. */
+#define WEAK_MT "selectors.DefaultSelector.weak"
 
 /* The address every selector carries in its tag. */
 static const char sel_tag = 0;
@@ -404,10 +408,22 @@ static int next_pair(lua_State *L, lsel *s, int map) {
   return 0;
 }
 
-/* The generic-for iterator; upvalues: the selector and its map. */
+/* The generic-for iterator.  Its one upvalue is a weak-valued table {the
+ * selector, its map}, not the two themselves: LuaJIT's compiled code keeps
+ * a function it calls (this closure, one per selector) as a constant of
+ * the trace, alive as long as the trace is, whatever becomes of the
+ * selector.  Holding the selector strongly there kept forgotten selectors
+ * from being collected, their __gc (close) from running, and their
+ * descriptors and registered objects open.  A selector that is gone (or
+ * being finalized: weak values are cleared first) ends the iteration. */
 static int l_iter(lua_State *L) {
-  lsel *s = lua_touserdata(L, lua_upvalueindex(1));
-  int mask = next_pair(L, s, lua_upvalueindex(2));
+  lsel *s;
+  int mask;
+  lua_rawgeti(L, lua_upvalueindex(1), 1);
+  s = lua_touserdata(L, -1);
+  if (s == NULL) return 0;
+  lua_rawgeti(L, lua_upvalueindex(1), 2);
+  mask = next_pair(L, s, lua_gettop(L));
   if (mask == 0) return 0;
   lua_pushinteger(L, mask);
   return 2;
@@ -542,9 +558,13 @@ static int l_new(lua_State *L) {
   lua_rawseti(L, -2, UV_OBJS);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_SOURCES);
-  lua_pushvalue(L, -2);
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, -3);
+  lua_rawseti(L, -2, 1);
   lua_rawgeti(L, -2, UV_MAP);
-  lua_pushcclosure(L, l_iter, 2);
+  lua_rawseti(L, -2, 2);
+  luaL_setmetatable(L, WEAK_MT);
+  lua_pushcclosure(L, l_iter, 1);
   lua_rawseti(L, -2, UV_ITER);
   sel_setuv(L, -2);
   r = sel_create(&s->sel);
@@ -587,6 +607,10 @@ void lsel_add_methods(lua_State *L, const luaL_Reg *methods) {
 }
 
 void lsel_open_selector(lua_State *L) {
+  luaL_newmetatable(L, WEAK_MT);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_pop(L, 1);
   luaL_newmetatable(L, SELECTOR_MT);
   luaL_newlibtable(L, selector_methods);
   lua_setfield(L, -2, "__index");
