@@ -68,6 +68,8 @@ struct lsel {
   lsel_source *queue_head;  /* sources with Lua-side work, in order */
   lsel_source *queue_tail;
   int stop;                 /* stop() called, not yet seen by run() */
+  struct lsel **box;        /* the iterator's way to the selector: points
+                               back here until close (selector.c) */
 };
 
 #pragma GCC visibility push(hidden)

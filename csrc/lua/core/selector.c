@@ -7,10 +7,10 @@
  * A selector is a full userdata whose user value is a table holding the
  * Lua side of its state: the live map fd -> key, the index fileobj -> key
  * (so that unregister works after the object was closed), the attached
- * sources, and the iterator closure that select() returns (which holds
- * the selector only weakly, see l_iter).  Keeping them there rather than
- * in the registry lets a forgotten selector be collected and closed by
- * __gc.
+ * sources, and the iterator closure that select() returns (which does
+ * not hold the selector itself, see l_iter).  Keeping them there rather
+ * than in the registry lets a forgotten selector be collected and closed
+ * by __gc.
  *
  * select() copies the C batch into (fd, serial, mask) triples; the
  * iterator checks each against the key now registered at fd, so a key
@@ -27,9 +27,6 @@
 #include <string.h>
 
 /* ---- helpers -------------------------------------------------------------- */
-
-/* The metatable of the iterator's weak reference to its selector. */
-#define WEAK_MT "selectors.DefaultSelector.weak"
 
 /* The address every selector carries in its tag. */
 static const char sel_tag = 0;
@@ -408,22 +405,20 @@ static int next_pair(lua_State *L, lsel *s, int map) {
   return 0;
 }
 
-/* The generic-for iterator.  Its one upvalue is a weak-valued table {the
- * selector, its map}, not the two themselves: LuaJIT's compiled code keeps
- * a function it calls (this closure, one per selector) as a constant of
- * the trace, alive as long as the trace is, whatever becomes of the
- * selector.  Holding the selector strongly there kept forgotten selectors
- * from being collected, their __gc (close) from running, and their
- * descriptors and registered objects open.  A selector that is gone (or
- * being finalized: weak values are cleared first) ends the iteration. */
+/* The generic-for iterator.  Its upvalues are a box holding a pointer to
+ * the selector (NULL once it is closed, or collected) and the selector's
+ * map, never the selector itself: LuaJIT's compiled code keeps a function
+ * it calls (this closure, one per selector) as a constant of the trace,
+ * alive as long as the trace is, whatever becomes of the selector.
+ * Holding the selector there kept forgotten selectors from being
+ * collected, their __gc (close) from running, and their descriptors open;
+ * the map that stays is emptied by close.  Two API calls fewer per pair
+ * than a weak table would take. */
 static int l_iter(lua_State *L) {
-  lsel *s;
+  lsel *s = *(lsel **)lua_touserdata(L, lua_upvalueindex(1));
   int mask;
-  lua_rawgeti(L, lua_upvalueindex(1), 1);
-  s = lua_touserdata(L, -1);
   if (s == NULL) return 0;
-  lua_rawgeti(L, lua_upvalueindex(1), 2);
-  mask = next_pair(L, s, lua_gettop(L));
+  mask = next_pair(L, s, lua_upvalueindex(2));
   if (mask == 0) return 0;
   lua_pushinteger(L, mask);
   return 2;
@@ -504,6 +499,9 @@ static int l_wakeup(lua_State *L) {
 
 static int l_close(lua_State *L) {
   lsel *s = check_sel(L);
+  /* The box is alive: the selector's user value holds the iterator, and
+   * a selector being finalized keeps what it refers to. */
+  if (s->box != NULL) *s->box = NULL;
   if (s->sel == NULL) return 0;
   /* Sources first: pools stop their workers before the core's close, so
    * that nothing the core reports reaches them afterwards. */
@@ -558,13 +556,10 @@ static int l_new(lua_State *L) {
   lua_rawseti(L, -2, UV_OBJS);
   lua_newtable(L);
   lua_rawseti(L, -2, UV_SOURCES);
-  lua_createtable(L, 2, 0);
-  lua_pushvalue(L, -3);
-  lua_rawseti(L, -2, 1);
+  s->box = lua_newuserdata(L, sizeof *s->box);
+  *s->box = s;
   lua_rawgeti(L, -2, UV_MAP);
-  lua_rawseti(L, -2, 2);
-  luaL_setmetatable(L, WEAK_MT);
-  lua_pushcclosure(L, l_iter, 1);
+  lua_pushcclosure(L, l_iter, 2);
   lua_rawseti(L, -2, UV_ITER);
   sel_setuv(L, -2);
   r = sel_create(&s->sel);
@@ -607,10 +602,6 @@ void lsel_add_methods(lua_State *L, const luaL_Reg *methods) {
 }
 
 void lsel_open_selector(lua_State *L) {
-  luaL_newmetatable(L, WEAK_MT);
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_pop(L, 1);
   luaL_newmetatable(L, SELECTOR_MT);
   luaL_newlibtable(L, selector_methods);
   lua_setfield(L, -2, "__index");
