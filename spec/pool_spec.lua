@@ -247,6 +247,8 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
         function() pool:submit(add, print) end,
         function() pool:submit(nap, 0.2):result(0.01) end,
         function() pool:submit(nap, 0.2):exception(0.01) end,
+        function() pool:submit(nap, 0.2):result({}) end,
+        function() pool:submit(nap, 0.2):exception(0 / 0) end,
       }
       for _, call in ipairs(calls) do
         local ok, err = pcall(call)
@@ -275,6 +277,47 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
       assert.matches("timeout", err)
       assert.is_false(fut:done())
       assert.equal(0.5, fut:result(5))
+    end)
+
+    it("refuses a timeout that is not a number, as an argument error",
+       function()
+      new()
+      local fut = pool:submit(nap, 0.2)
+      local done = pool:submit(add, 1, 2)
+      assert.equal(3, done:result())
+      for _, f in ipairs {fut, done} do
+        for _, name in ipairs {"result", "exception"} do
+          for _, case in ipairs {{{}, "table"}, {"soon", "string"},
+                                 {true, "boolean"}, {print, "function"}} do
+            assert.has_error(function() return f[name](f, case[1]) end,
+                             "bad argument #1 to '" .. name ..
+                             "' (number expected, got " .. case[2] .. ")")
+          end
+          assert.has_error(function() return f[name](f, 0 / 0) end,
+                           "bad argument #1 to '" .. name ..
+                           "' (timeout is NaN)")
+        end
+      end
+      -- Nothing changed: the futures wait and give their results as before.
+      assert.is_false(fut:done())
+      assert.equal(0.2, fut:result("5"))   -- a numeric string, as select
+      assert.equal(3, done:result())
+    end)
+
+    it("polls once for a timeout <= 0, as CPython waits 0", function()
+      new()
+      local fut = pool:submit(nap, 0.3)
+      for _, t in ipairs {0, -1, -math.huge} do
+        assert.has_error(function() return fut:result(t) end,
+                         "result: timeout")
+        assert.has_error(function() return fut:exception(t) end,
+                         "exception: timeout")
+      end
+      -- A reply that is in by then is taken by that one non-blocking pass.
+      local quick = pool:submit(add, 2, 3)
+      lsocket.sleep(0.2)
+      assert.equal(5, quick:result(-1))
+      assert.equal(0.3, fut:result())
     end)
 
     it("cancels a task still queued, not one a worker has", function()

@@ -16,6 +16,7 @@ local traceback = debug.traceback
 local select = select
 local xpcall = xpcall
 local setmetatable = setmetatable
+local tonumber = tonumber
 local type = type
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
@@ -84,7 +85,28 @@ function Future:done()
   return self.state ~= "pending"
 end
 
+-- The timeout of result/exception, checked before anything else so that
+-- misuse raises an argument error at the caller's line, as a C function's
+-- luaL_checknumber would, rather than an arithmetic error inside this file
+-- or a NaN reported under run_once's name.  nil waits for ever; a numeric
+-- string counts, as it does for sel:select and run_once, which the wait
+-- calls; a timeout <= 0 polls once (wait_until), as CPython's
+-- Future.result waits 0 for it.
+local function check_timeout(timeout, what)
+  if timeout == nil then return nil end
+  local t = tonumber(timeout)
+  if t == nil then
+    error("bad argument #1 to '" .. what .. "' (number expected, got " ..
+          type(timeout) .. ")", 4)
+  end
+  if t ~= t then
+    error("bad argument #1 to '" .. what .. "' (timeout is NaN)", 4)
+  end
+  return t
+end
+
 local function wait_future(self, timeout, what)
+  timeout = check_timeout(timeout, what)
   if self.state == "pending" then
     wait_until(self.sel, function() return self.state ~= "pending" end,
                timeout, what)
