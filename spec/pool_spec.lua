@@ -446,6 +446,31 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
       pool = nil
       sel = selectors.DefaultSelector()
     end)
+
+    it("refuses work once its selector is closed, as after close", function()
+      new()
+      sel:close()
+      local calls = {
+        -- Not tail calls, so that the caller's line is there to name.
+        submit = function() pool:submit(add, 1, 2) end,
+        apply = function() pool:apply(add, 1, 2) end,
+        apply_async = function() pool:apply_async(add, {1, 2}) end,
+        map = function() pool:map(add, {1}) end,
+      }
+      for name, call in pairs(calls) do
+        local ok, err = pcall(call)
+        assert.is_false(ok)
+        -- The caller's position, as for "submit: pool is closed".
+        assert.matches("^[^\n]*pool_spec%.lua:%d+: " .. name ..
+                       ": pool is shut down$", err)
+      end
+      -- Still refused, the same way, after close and join.
+      pool:close()
+      pool:join()
+      assert.has_error(calls.submit, "submit: pool is joined")
+      pool = nil
+      sel = selectors.DefaultSelector()
+    end)
   end)
 end
 
