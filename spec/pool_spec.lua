@@ -602,4 +602,26 @@ describe("executors that fail to start", function()
     pool:shutdown()
     sel:close()
   end)
+
+  -- A ThreadPool reads package.path and package.cpath for its workers,
+  -- which may run user code (an __index); code that closes the selector
+  -- there leaves no pool behind half made.
+  it("say 'selector is closed' when reading package.path closes it", function()
+    local sel = selectors.DefaultSelector()
+    local path, mt = package.path, getmetatable(package)
+    package.path = nil
+    setmetatable(package, {__index = function(_, k)
+      if k == "path" then
+        sel:close()
+        return path
+      end
+    end})
+    local ok, err = pcall(selectors.ThreadPool, sel, {workers = 1})
+    setmetatable(package, mt)
+    package.path = path
+    assert.is_false(ok)
+    assert.are.equal("selector is closed", (err:gsub("^[^:]*:%d+: ", "")))
+    collectgarbage()
+    assert.is_nil(sel:get_map())
+  end)
 end)

@@ -290,6 +290,10 @@ static int l_thread_executor(lua_State *L) {
     ex->conf.cpath = dup_field(L, -1, "cpath");
   }
   lua_pop(L, 1);
+  /* Reading package.path may run user code (an __index on _G or on
+   * package), which may have closed the selector; if so, raise as on a
+   * closed selector.  The executor's __gc frees the copies. */
+  s = lsel_check_open(L);
   copy_init(L, 4, &ex->conf);
   r = sel_pool_create(s->sel, n, &ex->threads);
   if (r < 0) {
