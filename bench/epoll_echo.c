@@ -115,7 +115,9 @@ static int listen_on(int port) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons((unsigned short)port);
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1024) < 0) {
+  /* SOMAXCONN, as every server of the benchmark: on Linux a full backlog
+   * drops SYNs, which clients retry only after 1 s. */
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
     close(fd);
     return -1;
   }

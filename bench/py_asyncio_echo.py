@@ -8,6 +8,7 @@ Usage: /usr/bin/python3 bench/py_asyncio_echo.py PORT [--no-uvloop]
 """
 import asyncio
 import signal
+import socket
 import sys
 
 
@@ -24,7 +25,9 @@ async def serve(port, flavour):
     stopped = loop.create_future()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set_result, None)
-    server = await loop.create_server(Echo, "127.0.0.1", port, backlog=1024)
+    # The platform's largest backlog, as every server of the benchmark.
+    server = await loop.create_server(Echo, "127.0.0.1", port,
+                                      backlog=socket.SOMAXCONN)
     print("py_asyncio_echo (%s) listening on 127.0.0.1:%d" % (flavour, port), flush=True)
     await stopped
     server.close()

@@ -81,7 +81,9 @@ def main():
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", int(sys.argv[1])))
-    sock.listen(100)
+    # SOMAXCONN, not the seed's listen(100): on Linux a full backlog drops
+    # SYNs, which clients retry only after 1 s.
+    sock.listen(socket.SOMAXCONN)
     sock.setblocking(False)
     sel.register(sock, selectors.EVENT_READ, accept)
     print("py_selectors_echo listening on 127.0.0.1:%s" % sys.argv[1], flush=True)

@@ -37,7 +37,13 @@ local READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 local HOST = "127.0.0.1"
 local PORT = 8002
 local RECV_BUFFER = 4096
-local BACKLOG = 10  -- the seed's server_socket.listen(10)
+-- Not the seed's server_socket.listen(10): on Linux, once that many connections
+-- wait to be accepted, the kernel drops further SYNs and those clients
+-- retry only after 1 s, so a client that connects and hangs up without
+-- sending can stall a second, and a burst of connections slows to a crawl
+-- (with listen(100), about 100 a second).  The platform's largest backlog
+-- (the kernel caps it at net.core.somaxconn) lets a burst wait in it.
+local BACKLOG = socket.SOMAXCONN
 
 local function usage(msg)
   io.stderr:write("chat_server.lua: ", msg, "\nusage: chat_server.lua [-q] [port]\n")

@@ -31,7 +31,13 @@ io.stdout:setvbuf("line")
 
 local HOST = "127.0.0.1"
 local DEFAULT_PORT = 10000
-local BACKLOG = 100     -- the seed's sock.listen(100)
+-- Not the seed's sock.listen(100): on Linux, once that many connections
+-- wait to be accepted, the kernel drops further SYNs and those clients
+-- retry only after 1 s, so a client that connects and hangs up without
+-- sending can stall a second, and a burst of connections slows to a crawl
+-- (with listen(100), about 100 a second).  The platform's largest backlog
+-- (the kernel caps it at net.core.somaxconn) lets a burst wait in it.
+local BACKLOG = socket.SOMAXCONN
 local RECV_SIZE = 1000  -- the seed's conn.recv(1000)
 
 local function usage(msg)

@@ -270,7 +270,11 @@ if not ok then
   io.stderr:write(("offload_server.lua: bind %s:%d: %s\n"):format(HOST, port, tostring(err)))
   os.exit(1)
 end
-assert(listener:listen(128))
+-- SOMAXCONN rather than the tutorials' listen(100) (or listen's default,
+-- 128): on Linux, once the backlog is full the kernel drops further SYNs
+-- and those clients retry only after 1 s; the platform's largest backlog
+-- lets a burst of connections wait in it instead.
+assert(listener:listen(socket.SOMAXCONN))
 listener:setblocking(false)
 sel:register(listener, READ, accept)
 

@@ -38,7 +38,13 @@ io.stdout:setvbuf("line")
 local READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 local HOST = "127.0.0.1"
 local DEFAULT_PORT = 10000
-local BACKLOG = 5       -- the seed's server.listen(5)
+-- Not the seed's server.listen(5): on Linux, once that many connections
+-- wait to be accepted, the kernel drops further SYNs and those clients
+-- retry only after 1 s, so a client that connects and hangs up without
+-- sending can stall a second, and a burst of connections slows to a crawl
+-- (with listen(100), about 100 a second).  The platform's largest backlog
+-- (the kernel caps it at net.core.somaxconn) lets a burst wait in it.
+local BACKLOG = socket.SOMAXCONN
 local RECV_SIZE = 1024  -- the seed's s.recv(1024)
 
 local function usage(msg)

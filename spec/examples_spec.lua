@@ -231,6 +231,89 @@ after_each(function()
   children = {}
 end)
 
+-- The example's own PID: spawn's is `timeout`'s, whose one child runs the
+-- example (nil where /proc does not list children).
+local function example_pid(child)
+  local f = io.open(("/proc/%d/task/%d/children"):format(child.pid, child.pid))
+  if not f then return nil end
+  local pid = tonumber((f:read("*a") or ""):match("^%d+"))
+  f:close()
+  return pid
+end
+
+describe("the example servers' listen backlog", function()
+  -- The tutorials listen(100) (5, 10); on Linux, once that many connections
+  -- wait to be accepted, the kernel drops further SYNs and the client
+  -- retries only after 1 s.  The server is stopped (SIGSTOP) so that it
+  -- accepts nothing: handshakes still complete, into the backlog, until it
+  -- is full, so the number of connections that complete within a second
+  -- is the backlog's size, with no race.  With a SOMAXCONN-sized backlog
+  -- all of them do; with listen(100), 101.
+  local N = 300
+  local servers = {
+    {"echo_server.lua", "-q", "0"},
+    {"select_server.lua", "-q", "0"},
+    {"chat_server.lua", "-q", "0"},
+    {"offload_server.lua", "-q", "-w", "1", "0"},
+  }
+  for _, args in ipairs(servers) do
+    it(args[1] .. " completes " .. N .. " handshakes while it accepts nothing", function()
+      local server = spawn((table.unpack or unpack)(args))
+      local pid = example_pid(server)
+      if pid == nil then
+        pending("no /proc/PID/task/PID/children here")
+        return
+      end
+      local sel = selectors.DefaultSelector()
+      local socks = {}
+      -- Runs on failure too: the server goes on (after_each then stops
+      -- it), and every socket of this test is closed.
+      finally(function()
+        os.execute("kill -CONT " .. pid .. " 2>/dev/null")
+        sel:close()
+        for _, s in ipairs(socks) do s:close() end
+      end)
+      local r = os.execute("kill -STOP " .. pid)
+      assert(r == true or r == 0, "kill -STOP " .. pid .. " failed")
+      -- Stopped for sure (state T) before the first connect, so that it
+      -- accepts none of them.
+      local stopped
+      for _ = 1, 200 do
+        local f = io.open("/proc/" .. pid .. "/stat")
+        stopped = f and f:read("*a"):match("^%d+ %b() (%a)") == "T"
+        if f then f:close() end
+        if stopped then break end
+        os.execute("sleep 0.01")
+      end
+      assert.is_true(stopped)
+      local connected = 0
+      for i = 1, N do
+        local s = assert(socket.socket())
+        socks[i] = s
+        s:setblocking(false)
+        local ok, err = s:connect(HOST, server.port)
+        if ok then
+          connected = connected + 1
+        else
+          assert.are.equal("inprogress", err)
+          sel:register(s, WRITE)
+        end
+      end
+      local deadline = clock() + 1
+      while connected < N and clock() < deadline do
+        for key in sel:select(deadline - clock()) do
+          sel:unregister(key.fileobj)
+          if key.fileobj:getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 then
+            connected = connected + 1
+          end
+        end
+      end
+      assert.is_true(connected >= N - 10,
+                     ("%d of %d connections completed with the server stopped"):format(connected, N))
+    end)
+  end
+end)
+
 describe("examples/echo_server.lua", function()
   it("prints the seed's lines: accepted, echoing, closing", function()
     local server = spawn("echo_server.lua", "0")

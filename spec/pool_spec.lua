@@ -247,6 +247,8 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
         function() pool:submit(add, print) end,
         function() pool:submit(nap, 0.2):result(0.01) end,
         function() pool:submit(nap, 0.2):exception(0.01) end,
+        function() pool:submit(nap, 0.2):result({}) end,
+        function() pool:submit(nap, 0.2):exception(0 / 0) end,
       }
       for _, call in ipairs(calls) do
         local ok, err = pcall(call)
@@ -275,6 +277,47 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
       assert.matches("timeout", err)
       assert.is_false(fut:done())
       assert.equal(0.5, fut:result(5))
+    end)
+
+    it("refuses a timeout that is not a number, as an argument error",
+       function()
+      new()
+      local fut = pool:submit(nap, 0.2)
+      local done = pool:submit(add, 1, 2)
+      assert.equal(3, done:result())
+      for _, f in ipairs {fut, done} do
+        for _, name in ipairs {"result", "exception"} do
+          for _, case in ipairs {{{}, "table"}, {"soon", "string"},
+                                 {true, "boolean"}, {print, "function"}} do
+            assert.has_error(function() return f[name](f, case[1]) end,
+                             "bad argument #1 to '" .. name ..
+                             "' (number expected, got " .. case[2] .. ")")
+          end
+          assert.has_error(function() return f[name](f, 0 / 0) end,
+                           "bad argument #1 to '" .. name ..
+                           "' (timeout is NaN)")
+        end
+      end
+      -- Nothing changed: the futures wait and give their results as before.
+      assert.is_false(fut:done())
+      assert.equal(0.2, fut:result("5"))   -- a numeric string, as select
+      assert.equal(3, done:result())
+    end)
+
+    it("polls once for a timeout <= 0, as CPython waits 0", function()
+      new()
+      local fut = pool:submit(nap, 0.3)
+      for _, t in ipairs {0, -1, -math.huge} do
+        assert.has_error(function() return fut:result(t) end,
+                         "result: timeout")
+        assert.has_error(function() return fut:exception(t) end,
+                         "exception: timeout")
+      end
+      -- A reply that is in by then is taken by that one non-blocking pass.
+      local quick = pool:submit(add, 2, 3)
+      lsocket.sleep(0.2)
+      assert.equal(5, quick:result(-1))
+      assert.equal(0.3, fut:result())
     end)
 
     it("cancels a task still queued, not one a worker has", function()
@@ -400,6 +443,31 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
       sel:close()
       assert.is_false(fut:done())
       assert.is_false((pcall(fut.result, fut)))
+      pool = nil
+      sel = selectors.DefaultSelector()
+    end)
+
+    it("refuses work once its selector is closed, as after close", function()
+      new()
+      sel:close()
+      local calls = {
+        -- Not tail calls, so that the caller's line is there to name.
+        submit = function() pool:submit(add, 1, 2) end,
+        apply = function() pool:apply(add, 1, 2) end,
+        apply_async = function() pool:apply_async(add, {1, 2}) end,
+        map = function() pool:map(add, {1}) end,
+      }
+      for name, call in pairs(calls) do
+        local ok, err = pcall(call)
+        assert.is_false(ok)
+        -- The caller's position, as for "submit: pool is closed".
+        assert.matches("^[^\n]*pool_spec%.lua:%d+: " .. name ..
+                       ": pool is shut down$", err)
+      end
+      -- Still refused, the same way, after close and join.
+      pool:close()
+      pool:join()
+      assert.has_error(calls.submit, "submit: pool is joined")
       pool = nil
       sel = selectors.DefaultSelector()
     end)
@@ -533,5 +601,27 @@ describe("executors that fail to start", function()
     assert.equal(3, pool:apply(function(a, b) return a + b end, 1, 2))
     pool:shutdown()
     sel:close()
+  end)
+
+  -- A ThreadPool reads package.path and package.cpath for its workers,
+  -- which may run user code (an __index); code that closes the selector
+  -- there leaves no pool behind half made.
+  it("say 'selector is closed' when reading package.path closes it", function()
+    local sel = selectors.DefaultSelector()
+    local path, mt = package.path, getmetatable(package)
+    package.path = nil
+    setmetatable(package, {__index = function(_, k)
+      if k == "path" then
+        sel:close()
+        return path
+      end
+    end})
+    local ok, err = pcall(selectors.ThreadPool, sel, {workers = 1})
+    setmetatable(package, mt)
+    package.path = path
+    assert.is_false(ok)
+    assert.are.equal("selector is closed", (err:gsub("^[^:]*:%d+: ", "")))
+    collectgarbage()
+    assert.is_nil(sel:get_map())
   end)
 end)

@@ -750,6 +750,39 @@ describe("DefaultSelector", function()
       end)
     end
 
+    -- A fileobj whose fileno() (or getfd(), or the __index that finds
+    -- them) closes the selector, then returns a descriptor that is open.
+    local function closing(how)
+      local function fd() sel:close() return a:fileno() end
+      if how == "fileno" then return {fileno = fd} end
+      if how == "getfd" then return {getfd = fd} end
+      return setmetatable({}, {__index = function(_, k)
+        if k == "fileno" then sel:close() return function() return a:fileno() end end
+      end})
+    end
+
+    for _, how in ipairs {"fileno", "getfd", "__index"} do
+      it("makes register raise when the fileobj's " .. how .. " closes it", function()
+        assert.has_error(function() sel:register(closing(how), READ, "data") end,
+                         "selector is closed")
+        assert.is_nil(sel:get_map())
+        -- Nothing was left watching the descriptor: a new selector may.
+        local s2 = selectors.DefaultSelector()
+        assert.are.equal(a:fileno(), s2:register(a, READ).fd)
+        s2:close()
+      end)
+    end
+
+    for _, name in ipairs {"unregister", "modify", "get_key"} do
+      it("makes " .. name .. " raise when the fileobj's fileno closes it", function()
+        -- Registered by number, so the object is looked up by its fileno().
+        sel:register(a:fileno(), READ)
+        assert.has_error(function() sel[name](sel, closing("fileno"), WRITE) end,
+                         "selector is closed")
+        assert.is_nil(sel:get_map())
+      end)
+    end
+
     it("may be called from a callback during run", function()
       sel:register(a, WRITE, function() sel:close() end)
       sel:register(b, WRITE, function() sel:close() end)

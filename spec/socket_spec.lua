@@ -56,6 +56,17 @@ describe("selectors.socket", function()
       if net.linux then assert.equal("number", type(socket.SO_REUSEPORT)) end
     end)
 
+    it("exports SOMAXCONN, for listen, as a positive integer", function()
+      assert.equal("number", type(socket.SOMAXCONN))
+      assert.equal(math.floor(socket.SOMAXCONN), socket.SOMAXCONN)
+      assert.is_true(socket.SOMAXCONN > 0)
+      -- listen takes it as it is (the kernel caps it at its own maximum).
+      local s = assert(socket.socket())
+      assert(s:bind("127.0.0.1", 0))
+      assert.is_true(s:listen(socket.SOMAXCONN))
+      s:close()
+    end)
+
     it("gethostname returns a name", function()
       local name = assert(socket.gethostname())
       assert.is_true(#name > 0)

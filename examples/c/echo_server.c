@@ -33,7 +33,12 @@
 #include <unistd.h>
 
 #define DEFAULT_PORT 10000
-#define BACKLOG 100         /* the seed's sock.listen(100) */
+/* Not the seed's sock.listen(100): on Linux, once that many connections
+ * wait to be accepted, the kernel drops further SYNs and those clients
+ * retry only after 1 s, so a burst of connections stalls; the platform's
+ * largest backlog (capped by the kernel at net.core.somaxconn) lets it
+ * wait in the backlog instead. */
+#define BACKLOG SOMAXCONN
 #define RECV_SIZE 1000      /* the seed's conn.recv(1000) */
 #define MAX_EVENTS 256
 #define ACCEPT_PAUSE 0.1    /* seconds to wait for descriptors to free up */

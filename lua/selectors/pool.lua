@@ -16,6 +16,7 @@ local traceback = debug.traceback
 local select = select
 local xpcall = xpcall
 local setmetatable = setmetatable
+local tonumber = tonumber
 local type = type
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
@@ -84,7 +85,28 @@ function Future:done()
   return self.state ~= "pending"
 end
 
+-- The timeout of result/exception, checked before anything else so that
+-- misuse raises an argument error at the caller's line, as a C function's
+-- luaL_checknumber would, rather than an arithmetic error inside this file
+-- or a NaN reported under run_once's name.  nil waits for ever; a numeric
+-- string counts, as it does for sel:select and run_once, which the wait
+-- calls; a timeout <= 0 polls once (wait_until), as CPython's
+-- Future.result waits 0 for it.
+local function check_timeout(timeout, what)
+  if timeout == nil then return nil end
+  local t = tonumber(timeout)
+  if t == nil then
+    error("bad argument #1 to '" .. what .. "' (number expected, got " ..
+          type(timeout) .. ")", 4)
+  end
+  if t ~= t then
+    error("bad argument #1 to '" .. what .. "' (timeout is NaN)", 4)
+  end
+  return t
+end
+
 local function wait_future(self, timeout, what)
+  timeout = check_timeout(timeout, what)
   if self.state == "pending" then
     wait_until(self.sel, function() return self.state ~= "pending" end,
                timeout, what)
@@ -202,11 +224,18 @@ local function check_open(self, what)
   end
 end
 
-local function submit(self, level, fn, ...)
+-- Submits fn(...) for the method `what`, raising at `level` as
+-- check_open does.  A pool still "running" whose selector was closed has
+-- lost its executor: that says so as the other states do, "submit: pool
+-- is shut down" at the caller's line, not as an error from inside here.
+local function submit(self, what, level, fn, ...)
   local kind, payload = encode_fn(fn, level + 1)
   local ex = self.executor
   local id, err = ex:call(kind, payload, select("#", ...), ...)
-  if id == nil then error(err, level + 1) end
+  if not id then
+    if id == false then err = what .. ": pool is shut down" end
+    error(err, level + 1)
+  end
   local fut = setmetatable({state = "pending", sel = self.sel, pool = self,
                             executor = ex, id = id}, Future)
   self.futures[id] = fut
@@ -216,7 +245,7 @@ end
 -- pool:submit(fn, ...) -> future
 function Pool:submit(fn, ...)
   check_open(self, "submit")
-  local fut = submit(self, 2, fn, ...)  -- not a tail call: levels count
+  local fut = submit(self, "submit", 2, fn, ...)  -- not a tail call: levels count
   return fut
 end
 
@@ -227,7 +256,7 @@ function Pool:apply_async(fn, args, callback, error_callback)
     error("apply_async: args must be a table", 2)
   end
   args = args or {}
-  local fut = submit(self, 2, fn, unpack(args, 1, args.n or #args))
+  local fut = submit(self, "apply_async", 2, fn, unpack(args, 1, args.n or #args))
   if callback or error_callback then
     fut:add_done_callback(function(f)
       if f.state == "finished" then
@@ -243,7 +272,7 @@ end
 -- pool:apply(fn, ...) -> the result, the selector running meanwhile
 function Pool:apply(fn, ...)
   check_open(self, "apply")
-  return submit(self, 2, fn, ...):result()
+  return submit(self, "apply", 2, fn, ...):result()
 end
 
 -- pool:map(fn, list) -> the results, in the list's order
@@ -251,7 +280,7 @@ function Pool:map(fn, list)
   check_open(self, "map")
   if type(list) ~= "table" then error("map: list must be a table", 2) end
   local futs, n = {}, list.n or #list
-  for i = 1, n do futs[i] = submit(self, 2, fn, list[i]) end
+  for i = 1, n do futs[i] = submit(self, "map", 2, fn, list[i]) end
   local results = {n = n}
   for i = 1, n do results[i] = futs[i]:result() end
   return results

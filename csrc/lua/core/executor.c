@@ -290,6 +290,10 @@ static int l_thread_executor(lua_State *L) {
     ex->conf.cpath = dup_field(L, -1, "cpath");
   }
   lua_pop(L, 1);
+  /* Reading package.path may run user code (an __index on _G or on
+   * package), which may have closed the selector; if so, raise as on a
+   * closed selector.  The executor's __gc frees the copies. */
+  s = lsel_check_open(L);
   copy_init(L, 4, &ex->conf);
   r = sel_pool_create(s->sel, n, &ex->threads);
   if (r < 0) {
@@ -393,10 +397,19 @@ static int check_count(lua_State *L, int idx) {
 }
 
 /* ex:call(kind, fn, n, ...) -> id, or nil and why an argument can't be
- * sent: encodes and submits in one go, the path of every task. */
+ * sent, or false if the executor is shut down (its selector closed):
+ * encodes and submits in one go, the path of every task.  The shut-down
+ * case is a result rather than an error so that pool.lua can raise it as
+ * it raises its other refusals, with the method's name and the caller's
+ * position. */
 static int l_call(lua_State *L) {
-  lexec *ex = check_live(L);
-  int n = check_count(L, 4);
+  lexec *ex = check_exec(L);
+  int n;
+  if (ex->src.owner == NULL) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  n = check_count(L, 4);
   char err[256];
   msgpack_sbuffer sb;
   size_t fnlen;

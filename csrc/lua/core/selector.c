@@ -147,6 +147,9 @@ static int find_key(lua_State *L, int idx) {
       lua_pushcfunction(L, to_fd_protected);
       lua_pushvalue(L, idx);
       if (lua_pcall(L, 1, 1, 0) != LUA_OK) lua_pushinteger(L, -1);
+      /* fileno() is user code, which may have closed the selector (and
+       * emptied its map): say so rather than "is not registered". */
+      lsel_check_open(L);
     }
     fd = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : -1;
     lua_pop(L, 1);
@@ -245,6 +248,10 @@ static int l_register(lua_State *L) {
   int fd, events, r;
   lua_settop(L, 4);
   fd = check_fileobj(L, 2);
+  /* fileno() or getfd(), or an __index that found them, is user code,
+   * which may have closed the selector: raise as on a closed selector,
+   * before anything is reserved or registered. */
+  s = lsel_check_open(L);
   events = check_events(L, 3);
   reserve(L, s, sel_count(s->sel) + 1);
   r = sel_register(s->sel, fd, events, NULL, NULL, NULL);

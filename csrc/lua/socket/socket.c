@@ -630,6 +630,9 @@ static const struct {
   {"SHUT_RD", SHUT_RD},
   {"SHUT_WR", SHUT_WR},
   {"SHUT_RDWR", SHUT_RDWR},
+  /* For listen(): the tutorials' listen(100) makes a burst of clients
+   * wait on Linux (see examples/echo_server.lua). */
+  {"SOMAXCONN", SOMAXCONN},
 };
 
 LSEL_EXPORT int luaopen_selectors_socket(lua_State *L);
