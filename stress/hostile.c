@@ -456,7 +456,8 @@ static void run_hold(void) {
     error_at(ready, "idle set-up", what);
   }
   t_ready = now_s();
-  printf("READY mode=%s held=%u\n", mode_names[opt.mode], ready);
+  printf("READY mode=%s held=%u pending=%u failed=%u\n", mode_names[opt.mode], ready, pending,
+         failed);
   fflush(stdout);
   fprintf(stderr, "hostile %s: %u connected, %u failed, %u pending after %.2f s; holding\n",
           mode_names[opt.mode], ready, failed, pending, t_ready - t0);

@@ -7,6 +7,10 @@
 # and a build directory ($SEL_BUILD, default the tree's build/) configured
 # with -DSEL_BUILD_STRESS=ON, which holds the Lua 5.4 modules
 # (lua/5.4/selectors/*.so), stress/hostile and loadgen (stress/ or bench/).
+# SEL_STRESS_SERVER names another Lua server script to run instead of the
+# example (it must take "-q 0" and print the example's "listening" line):
+# how the checks were shown to fail on a leaking, spinning, corrupting or
+# unboundedly buffering server.
 # Each check ends with st_result, which prints the one
 #   RESULT check=NAME status=ok|FAIL key=value ...
 # line, last, and exits 0 only when nothing failed.  Logs of the latest
@@ -21,6 +25,7 @@ st_hostile=$st_build/stress/hostile
 st_loadgen=$st_build/stress/loadgen
 [ -x "$st_loadgen" ] || st_loadgen=$st_build/bench/loadgen
 st_clk_tck=$(getconf CLK_TCK)
+st_server_script=${SEL_STRESS_SERVER:-$st_root/examples/echo_server.lua}
 st_failed=()
 st_pids=()
 server_pid=
@@ -102,10 +107,15 @@ st_start_server() {
   st_server_out=$st_logs/server.out
   st_server_err=$st_logs/server.err
   (
+    # Only the server's own descriptors: close what this shell inherited.
+    for f in /proc/"$BASHPID"/fd/*; do
+      f=${f##*/}
+      [ "$f" -gt 2 ] && eval "exec $f>&-" 2>/dev/null
+    done
     ulimit -n "$nofile" || exit 97
     exec env "LUA_CPATH=$st_build/lua/5.4/?.so;;" \
       "LUA_PATH=$st_root/lua/?.lua;$st_root/lua/?/init.lua;;" \
-      lua5.4 "$st_root/examples/echo_server.lua" -q 0
+      lua5.4 "$st_server_script" -q 0
   ) >"$st_server_out" 2>"$st_server_err" </dev/null &
   server_pid=$!
   server_port=
@@ -119,7 +129,7 @@ st_start_server() {
     st_fail server_start "the echo server did not start; its stderr: $(head -c 500 "$st_server_err")"
     st_result
   fi
-  st_say "echo server pid $server_pid on 127.0.0.1:$server_port, RLIMIT_NOFILE $nofile"
+  st_say "echo server ${st_server_script#"$st_root"/} pid $server_pid on 127.0.0.1:$server_port, RLIMIT_NOFILE $nofile"
 }
 
 # st_server_check: fails (server_exit) when the server is not running any more.
