@@ -7,6 +7,7 @@
 # left unfinished within the time bound, server descriptors that do not
 # return to the count before, server RSS after above 2 x before + 16 MB, a
 # server that exits, or a zombie.  Relies on stress/lib.sh (see there).
+# shellcheck source=stress/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 st_init churn "${1:-}"
 

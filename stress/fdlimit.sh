@@ -11,6 +11,7 @@
 # the count before, and a new client (loadgen, 4 connections, 400 messages)
 # gets every echo intact.  Also fails on a server that exits, or a zombie.
 # Relies on stress/lib.sh (see there) and stress/hostile.
+# shellcheck source=stress/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 st_init fdlimit "${1:-}"
 

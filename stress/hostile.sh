@@ -16,6 +16,7 @@
 # connections up + 16 MB, server descriptors that do not return to the
 # count before once the hostile clients are gone, or a zombie.  Relies on
 # stress/lib.sh (see there) and stress/hostile.
+# shellcheck source=stress/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 st_init hostile "${1:-}"
 

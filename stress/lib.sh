@@ -16,6 +16,7 @@
 # line, last, and exits 0 only when nothing failed.  Logs of the latest
 # run of each check stay in $SEL_BUILD/stress-logs/NAME/.
 
+# shellcheck shell=bash
 set -uo pipefail
 
 st_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +25,7 @@ st_build=$(cd "$st_build" 2>/dev/null && pwd || echo "$st_build")
 st_hostile=$st_build/stress/hostile
 st_loadgen=$st_build/stress/loadgen
 [ -x "$st_loadgen" ] || st_loadgen=$st_build/bench/loadgen
+# shellcheck disable=SC2034  # used by the checks
 st_clk_tck=$(getconf CLK_TCK)
 st_server_script=${SEL_STRESS_SERVER:-$st_root/examples/echo_server.lua}
 st_failed=()
@@ -103,7 +105,7 @@ st_calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 # RLIMIT_NOFILE NOFILE (soft and hard), waits (10 s at most) for its
 # "listening" line; sets server_pid and server_port.
 st_start_server() {
-  local nofile=$1 i
+  local nofile=$1 _
   st_server_out=$st_logs/server.out
   st_server_err=$st_logs/server.err
   (
@@ -119,7 +121,7 @@ st_start_server() {
   ) >"$st_server_out" 2>"$st_server_err" </dev/null &
   server_pid=$!
   server_port=
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     server_port=$(sed -n 's/^echo server listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$st_server_out")
     [ -n "$server_port" ] && break
     st_running "$server_pid" || break
@@ -127,7 +129,7 @@ st_start_server() {
   done
   if [ -z "$server_port" ]; then
     st_fail server_start "the echo server did not start; its stderr: $(head -c 500 "$st_server_err")"
-    st_result
+    st_result server=none
   fi
   st_say "echo server ${st_server_script#"$st_root"/} pid $server_pid on 127.0.0.1:$server_port, RLIMIT_NOFILE $nofile"
 }
@@ -145,11 +147,11 @@ st_server_check() {
 # st_stop_server: SIGTERM, bounded wait; the Lua server has no handler and
 # dies of it (status 143): anything else is a failure.
 st_stop_server() {
-  local i status=0
+  local _ status=0
   [ -n "$server_pid" ] || return 0
   st_server_check || return 1
   kill -TERM "$server_pid" 2>/dev/null
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     st_running "$server_pid" || break
     sleep 0.05
   done
@@ -175,8 +177,8 @@ st_bg() {
 # st_wait PID SECONDS: waits for a tool (killed after SECONDS) and returns
 # its exit status (137 when it had to be killed).
 st_wait() {
-  local pid=$1 i status=0
-  for i in $(seq 1 $(($2 * 10))); do
+  local pid=$1 _ status=0
+  for _ in $(seq 1 $(($2 * 10))); do
     st_running "$pid" || break
     sleep 0.1
   done
@@ -190,8 +192,8 @@ st_wait() {
 
 # st_wait_line FILE PATTERN SECONDS: waits until FILE has a line matching PATTERN.
 st_wait_line() {
-  local i
-  for i in $(seq 1 $(($3 * 20))); do
+  local _
+  for _ in $(seq 1 $(($3 * 20))); do
     grep -q "$2" "$1" 2>/dev/null && return 0
     sleep 0.05
   done
@@ -201,8 +203,8 @@ st_wait_line() {
 # st_wait_fds PID TARGET SECONDS: waits until PID has at most TARGET
 # descriptors; sets st_fds_now.
 st_wait_fds() {
-  local i
-  for i in $(seq 1 $(($3 * 10))); do
+  local _
+  for _ in $(seq 1 $(($3 * 10))); do
     st_fds_now=$(st_fds "$1")
     [ "$st_fds_now" -le "$2" ] && return 0
     sleep 0.1

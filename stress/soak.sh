@@ -7,6 +7,7 @@
 # RSS at the end of the load above 2 x its RSS once all connections were
 # up + 16 MB, server descriptors that do not return to the count before
 # the load, or a zombie.  Relies on stress/lib.sh (see there).
+# shellcheck source=stress/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 st_init soak "${1:-}"
 
@@ -23,7 +24,7 @@ lg_pid=$st_bg_pid
 
 # Sample the server while the load runs: RSS once every connection is up
 # (the start of the load), the peak, and the last sample (its end).
-rss_start= rss_peak=0 rss_end=0 fds_peak=0
+rss_start='' rss_peak=0 rss_end=0 fds_peak=0
 limit=$((secs + 120))  # set-up (30 s at most) + warm-up + drain (10 s)
 for _ in $(seq 1 $((limit * 4))); do
   st_running "$lg_pid" || break
