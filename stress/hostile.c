@@ -36,6 +36,8 @@
 #define STALL_S 10.0          /* seconds without progress that make an error */
 #define CONNECT_WINDOW 64     /* idle: connections being set up at once */
 #define MAX_SLOTS 1024
+#define LAZY_S 0.5            /* halfclose: a lazy reader's pause after its FIN, */
+#define LAZY_MIN (4 << 20)    /* when it sent more than the server's buffers hold */
 
 enum { M_CHURN, M_RESET, M_HALFCLOSE, M_NOREAD, M_IDLE, M_FLOOD };
 static const char *mode_names[] = {"churn", "reset", "halfclose", "noread", "idle", "flood"};
@@ -96,14 +98,17 @@ static ssize_t send_bytes(int fd, uint64_t id, size_t off, size_t want) {
   return n;
 }
 
-/* A non-blocking socket connecting to the server, or -1. */
-static int connect_nb(uint64_t id) {
+/* A non-blocking socket connecting to the server, or -1.  rcvbuf > 0
+ * makes its receive buffer that small (set before connecting, so that the
+ * window is small from the start). */
+static int connect_nb(uint64_t id, int rcvbuf) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
   if (fd < 0) {
     error_at(id, "socket", strerror(errno));
     return -1;
   }
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 && errno != EINPROGRESS) {
     error_at(id, "connect", strerror(errno));
     close(fd);
@@ -135,6 +140,8 @@ enum { S_FREE, S_CONNECTING, S_ACTIVE };
 
 struct slot {
   int fd, state, shut;
+  int lazy, blocked;  /* halfclose: reads only once its sends block, or */
+  double read_at;     /* LAZY_S after its FIN */
   uint64_t id;
   size_t size, tx, rx;
   double last;  /* time of the last progress */
@@ -143,7 +150,7 @@ struct slot {
 static uint64_t n_started, n_done, n_resets, n_bytes;
 
 static size_t cycle_size(uint64_t id) {
-  static const size_t sizes[] = {1, 1000, 1001, 4096, 65536, 1 << 20, 7, 200000};
+  static const size_t sizes[] = {1, 1000, 1001, 4096, 65536, 1 << 20, 7, 8 << 20};
   size_t s;
   if (opt.mode != M_HALFCLOSE) return opt.size;
   s = sizes[id % (sizeof(sizes) / sizeof(sizes[0]))];
@@ -171,7 +178,16 @@ static void slot_start(struct slot *s, double t) {
   s->tx = s->rx = 0;
   s->shut = 0;
   s->last = t;
-  s->fd = connect_nb(s->id);
+  /* Every other half-close cycle is a lazy reader with a 4 KiB receive
+   * buffer: it reads only when its sends block, and (above LAZY_MIN
+   * bytes) not before LAZY_S after its FIN, so that the server's echo
+   * meets short sends and the FIN waits behind data the server has not
+   * echoed yet (a server that read on and closed at the FIN would lose
+   * that data). */
+  s->lazy = opt.mode == M_HALFCLOSE && s->id % 2 == 1;
+  s->blocked = 0;
+  s->read_at = 0;
+  s->fd = connect_nb(s->id, s->lazy ? 4096 : 0);
   s->state = s->fd < 0 ? S_FREE : S_CONNECTING;
 }
 
@@ -214,14 +230,20 @@ static void slot_readable(struct slot *s) {
     slot_end(s, 1, 1);  /* mid-transfer: half the echo is still to come */
 }
 
+/* Sends until the socket is full (so that a lazy reader knows it is
+ * blocked) or the cycle's bytes are all sent. */
 static void slot_writable(struct slot *s) {
-  ssize_t n = send_bytes(s->fd, s->id, s->tx, s->size - s->tx);
-  if (n < 0) {
-    error_at(s->id, "send", strerror(errno));
-    slot_end(s, 0, 0);
-    return;
+  ssize_t n = 1;
+  while (s->tx < s->size && n > 0) {
+    n = send_bytes(s->fd, s->id, s->tx, s->size - s->tx);
+    if (n < 0) {
+      error_at(s->id, "send", strerror(errno));
+      slot_end(s, 0, 0);
+      return;
+    }
+    s->tx += (size_t)n;
   }
-  s->tx += (size_t)n;
+  s->blocked = n == 0;
   if (s->tx == s->size && opt.mode == M_HALFCLOSE && !s->shut) {
     if (shutdown(s->fd, SHUT_WR) < 0) {
       error_at(s->id, "shutdown", strerror(errno));
@@ -229,6 +251,7 @@ static void slot_writable(struct slot *s) {
       return;
     }
     s->shut = 1;
+    if (s->lazy && s->size > LAZY_MIN) s->read_at = now_s() + LAZY_S;
   }
 }
 
@@ -257,6 +280,7 @@ static void run_cycles(void) {
       if (s->state == S_FREE && !late && errors == 0 &&
           (opt.count == 0 || n_started < opt.count))
         slot_start(s, t);
+      if (s->state == S_ACTIVE && s->lazy && s->shut && t < s->read_at) s->last = t;
       if (s->state != S_FREE && t - s->last > STALL_S) {
         char what[96];
         snprintf(what, sizeof(what), "no progress for %.0f s (sent %zu, echoed %zu of %zu)",
@@ -266,7 +290,8 @@ static void run_cycles(void) {
       }
       pfd[i].fd = s->state == S_FREE ? -1 : s->fd;
       pfd[i].events = s->state == S_CONNECTING ? POLLOUT
-                      : (short)(POLLIN | (s->tx < s->size ? POLLOUT : 0));
+                      : (short)((!s->lazy || s->blocked || (s->shut && t >= s->read_at) ? POLLIN : 0) |
+                                (s->tx < s->size ? POLLOUT : 0));
       pfd[i].revents = 0;
       if (s->state != S_FREE) active++;
     }
@@ -320,7 +345,7 @@ static void run_noread(void) {
     fprintf(stderr, "hostile: out of memory\n");
     exit(1);
   }
-  for (i = 0; i < k; i++) pfd[i].fd = connect_nb(i);
+  for (i = 0; i < k; i++) pfd[i].fd = connect_nb(i, 0);
   while (errors == 0 && (t = now_s()) < end) {
     for (i = 0; i < k; i++) pfd[i].events = POLLOUT, pfd[i].revents = 0;
     if (poll(pfd, k, 100) < 0 && errno != EINTR) break;
@@ -396,7 +421,7 @@ static void run_hold(void) {
    * starts them all and gives them -w seconds. */
   while (!stop_flag && errors == 0 && (t = now_s()) < setup_end && ready + failed < k) {
     while (started < k && (!idle || pending < CONNECT_WINDOW)) {
-      pfd[started].fd = connect_nb(started);
+      pfd[started].fd = connect_nb(started, 0);
       if (pfd[started].fd < 0) break;
       started++;
       pending++;
@@ -504,7 +529,8 @@ static void usage(void) {
           "             one closed with a reset; -c at once (8)\n"
           "  reset      cycles that send -s bytes and reset after half the echo\n"
           "  halfclose  cycles that send, shutdown(SHUT_WR), and need the whole\n"
-          "             echo then EOF; sizes from 1 byte up to -s\n"
+          "             echo then EOF; sizes from 1 byte up to -s; every other\n"
+          "             one reads late, through a 4 KiB receive buffer\n"
           "  noread     -c connections send for -t s and never read\n"
           "  idle       -c connections echo 8 bytes, then are held silent\n"
           "  flood      -c connections at once, never send; -w s to connect\n"

@@ -7,8 +7,10 @@
 #       bounded;
 #   (b) reset: 4 at a time send 256 KiB and reset (SO_LINGER {1, 0}) once
 #       half of the echo is back, over and over;
-#   (c) halfclose: 2 at a time send 1 B to 1 MiB, shutdown(SHUT_WR), and
-#       must get the whole echo, then EOF;
+#   (c) halfclose: 2 at a time send 1 B to 8 MiB, shutdown(SHUT_WR), and
+#       must get the whole echo, then EOF; every other one reads late
+#       through a small buffer, so that its FIN reaches the server while
+#       the server still holds unsent echo;
 #   (d) idle: many connections (quick 1,000, full 5,000), each checked with
 #       one echo, held silent during the whole run.
 # Quick: 5 s of load; full: 30 s.  Fails on an error of any of them, a
@@ -42,7 +44,7 @@ st_bg noread "$st_hostile" noread -p "$server_port" -c 4 -t $((secs + 3))
 noread_pid=$st_bg_pid
 st_bg reset "$st_hostile" reset -p "$server_port" -n 0 -c 4 -s 262144 -t "$secs"
 reset_pid=$st_bg_pid
-st_bg halfclose "$st_hostile" halfclose -p "$server_port" -n 0 -c 2 -s 1048576 -t "$secs"
+st_bg halfclose "$st_hostile" halfclose -p "$server_port" -n 0 -c 2 -s 8388608 -t "$secs"
 half_pid=$st_bg_pid
 st_bg loadgen "$st_loadgen" -p "$server_port" -c 50 -s 64 -d 1 -w 0.5 -t "$secs"
 lg_pid=$st_bg_pid
