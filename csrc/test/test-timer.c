@@ -62,11 +62,15 @@ TEST_IMPL(timer_equal_delays) {
 
   reset_log();
   ASSERT_OK(sel_create(&sel));
-  /* Interleave two delays so that creation order is not heap order. */
-  for (i = 0; i < 20; i++) later(sel, (i % 2) ? 0.01 : 0.02, i);
+  /* Interleave two delays so that creation order is not heap order.  Each
+   * sel_call_later() reads the clock, so the two delays are far apart:
+   * creating the 20 (slow under valgrind on a loaded machine) must take
+   * less than their difference, or a late short one is due after an early
+   * long one. */
+  for (i = 0; i < 20; i++) later(sel, (i % 2) ? 0.2 : 0.4, i);
   /* Let all of them come due before the loop looks, so they run in one
    * batch where only the tie-break decides. */
-  test_sleep(0.05);
+  test_sleep(0.45);
   ASSERT_OK(sel_run(sel));
   ASSERT_EQ(order_len, 20);
   for (i = 0; i < 10; i++) ASSERT_EQ(order_log[i], 2 * i + 1);
