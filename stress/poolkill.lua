@@ -203,4 +203,4 @@ say("RESULT check=poolkill status=%s seed=%d tasks=%d kills=%d hits=%d attribute
     "lost=%d bad_values=%d bad_msgs=%d zombies=%d unreaped=%d fd_base=%d fd_after=%d seconds=%.1f",
     #problems == 0 and "ok" or "FAIL", seed, tasks, kills, failed, attributed, ok_count, failed,
     lost, bad_value, bad_msg, zombies, unreaped, fd_base, fd_after, elapsed)
-os.exit(#problems == 0 and 0 or 1)
+os.exit(#problems == 0 and 0 or 1, true)
