@@ -16,9 +16,10 @@
 #                  (default: none; stress/fuzz_api.known lists the known
 #                  defects being fixed)
 #   SEL_FUZZ_MESSAGES  set to list every distinct error message raised
+#   SEL_FUZZ_KEEP  set to keep the journal (one line a step) and the log of
+#                  a run that fails (a timeout shows the journal's tail)
 # Relies on lua5.4, luajit, clang's ASan runtime, timeout(1), loopback
-# networking (see stress/fuzz_lib.sh). The journal of each run (one line a
-# step) is kept when it fails. The last line is "RESULT check=fuzz_api
+# networking (see stress/fuzz_lib.sh). The last line is "RESULT check=fuzz_api
 # status=ok|FAIL ..."; exit 0 only when ok.
 set -uo pipefail
 
@@ -91,8 +92,10 @@ for interp in lua5.4 luajit; do
   [[ $run_figures == *status=ok* ]] || ok=no
   if [ "$ok" = no ]; then
     status=FAIL
-    keep=yes
-    echo "  journal and log kept: $work/$short.journal $work/$short.log"
+    if [ -n "${SEL_FUZZ_KEEP:-}" ]; then
+      keep=yes
+      echo "  journal and log kept: $work/$short.journal $work/$short.log"
+    fi
   fi
   total=$((total + ${calls:-0}))
   result+=("${short}_build=$tag" "${short}_calls=${calls:-0}" "${short}_findings=${findings:-?}"
