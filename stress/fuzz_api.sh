@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# fuzz_api.sh MODE - random API calls under ASan+UBSan (issue 12).
+# Runs stress/fuzz_api.lua (random, often invalid calls on selectors,
+# sockets, timers and pools, with consistency checks after each step) on
+# Lua 5.4 and on LuaJIT against the sanitized modules of build-asan/;
+# fails on a crash, a hang, a sanitizer report, a leak, a leaked internal
+# error message or a broken invariant that the Lua side reports.
+#   MODE           quick (2,500 steps per interpreter, ~5,000 calls in all)
+#                  or full (17,000 per interpreter, ~35,000 calls)
+#   SEL_ASAN_BUILD the ASan+UBSan build (default: the tree's build-asan/)
+#   SEL_BUILD      the gcc build, used for LuaJIT only if LuaJIT cannot run
+#                  under the ASan runtime (the RESULT line then says
+#                  luajit_build=gcc)
+#   SEED           replaces the fixed seed (printed in the RESULT line)
+#   SEL_FUZZ_ALLOW a file of patterns of known leaked messages to tolerate
+#                  (default: none; stress/fuzz_api.known lists the known
+#                  defects being fixed)
+#   SEL_FUZZ_MESSAGES  set to list every distinct error message raised
+#   SEL_FUZZ_KEEP  set to keep the journal (one line a step) and the log of
+#                  a run that fails (a timeout shows the journal's tail)
+# Relies on lua5.4, luajit, clang's ASan runtime, timeout(1), loopback
+# networking (see stress/fuzz_lib.sh). The last line is "RESULT check=fuzz_api
+# status=ok|FAIL ..."; exit 0 only when ok.
+set -uo pipefail
+
+# shellcheck source=stress/fuzz_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/fuzz_lib.sh"
+
+mode=${1:-quick}
+case $mode in
+  quick) steps=2500 limit=600 ;;
+  full) steps=17000 limit=3600 ;;
+  *) echo "usage: $0 quick|full" >&2; exit 2 ;;
+esac
+seed=${SEED:-12003}
+if [ -n "${SEL_FUZZ_ALLOW:-}" ]; then
+  SEL_FUZZ_ALLOW=$(cd "$(dirname "$SEL_FUZZ_ALLOW")" && pwd)/$(basename "$SEL_FUZZ_ALLOW")
+  export SEL_FUZZ_ALLOW
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/sel-fuzz-api.XXXXXX")
+keep=no
+trap '[ "$keep" = yes ] || rm -rf "$work"' EXIT
+
+status=ok
+result=()
+total=0
+for interp in lua5.4 luajit; do
+  short=${interp//./}
+  if ! command -v "$interp" >/dev/null; then
+    echo "fuzz_api: no $interp on PATH"
+    status=FAIL
+    result+=("${short}=missing")
+    continue
+  fi
+  build=$asan_build tag=asan
+  if ! why=$(probe_asan "$interp"); then
+    if [ "$interp" = luajit ] && [ -f "$gcc_build/lua/jit/selectors/core.so" ]; then
+      echo "fuzz_api: LuaJIT cannot run under the ASan runtime, so it runs against $gcc_build:"
+      echo "    ${why//$'\n'/$'\n'    }"
+      build=$gcc_build tag=gcc
+    else
+      echo "fuzz_api: $interp cannot run the sanitized modules:"
+      echo "    ${why//$'\n'/$'\n'    }"
+      status=FAIL
+      result+=("${short}=cannot_run")
+      continue
+    fi
+  fi
+  echo "== $interp against $build ($steps steps, seed $seed)"
+  mkdir -p "$work/$short"
+  t0=$SECONDS
+  fuzz_run "$work/$short.log" "$limit" "$build" "$interp" stress/fuzz_api.lua "$steps" "$seed" \
+    "$work/$short" "$work/$short.journal"
+  grep -v '^FIGURES ' "$work/$short.log" | grep -vE "$SANITIZER_PATTERN" | head -n 60
+  if [ "$run_reports" -gt 0 ]; then
+    echo "  sanitizer reports:"
+    grep -m 1 -B 2 -A 40 -E "$SANITIZER_PATTERN" "$work/$short.log" | sed 's/^/    /'
+  fi
+  calls=$(echo "$run_figures" | sed -n 's/.* calls=\([0-9]*\).*/\1/p')
+  findings=$(echo "$run_figures" | sed -n 's/.* findings=\([0-9]*\).*/\1/p')
+  tolerated=$(echo "$run_figures" | sed -n 's/.* tolerated=\([0-9]*\).*/\1/p')
+  ok=yes
+  if [ "$run_status" -eq 124 ] || [ "$run_status" -eq 137 ]; then
+    echo "  $interp timed out after $limit s; the last steps were:"
+    tail -n 5 "$work/$short.journal" | sed 's/^/    /'
+    ok=no
+  elif [ "$run_status" -ne 0 ]; then
+    echo "  $interp exited with status $run_status"
+    ok=no
+  fi
+  [ "$run_reports" -eq 0 ] || ok=no
+  [[ $run_figures == *status=ok* ]] || ok=no
+  if [ "$ok" = no ]; then
+    status=FAIL
+    if [ -n "${SEL_FUZZ_KEEP:-}" ]; then
+      keep=yes
+      echo "  journal and log kept: $work/$short.journal $work/$short.log"
+    fi
+  fi
+  total=$((total + ${calls:-0}))
+  result+=("${short}_build=$tag" "${short}_calls=${calls:-0}" "${short}_findings=${findings:-?}"
+           "${short}_tolerated=${tolerated:-?}" "${short}_sanitizer_reports=$run_reports"
+           "${short}_exit=$run_status" "${short}_seconds=$((SECONDS - t0))")
+done
+allow=none
+[ -n "${SEL_FUZZ_ALLOW:-}" ] && allow=$(basename "$SEL_FUZZ_ALLOW")
+echo "RESULT check=fuzz_api status=$status mode=$mode seed=$seed calls=$total allow=$allow ${result[*]}"
+[ "$status" = ok ]
