@@ -440,11 +440,50 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
     it("leaves futures pending when the selector closes under it", function()
       new()
       local fut = pool:submit(nap, 0.2)
+      local done = pool:submit(add, 1, 2)
+      assert.equal(3, done:result())
+      local other = pool:submit(nap, 0.2)
+      local called = 0
+      fut:add_done_callback(function() called = called + 1 end)
+      other:add_done_callback(function() called = called + 1 end)
       sel:close()
       assert.is_false(fut:done())
-      assert.is_false((pcall(fut.result, fut)))
+      -- Waiting raises at the caller's line, not inside pool.lua (not tail
+      -- calls, so that the caller's line is there to name).
+      for _, wait in ipairs {function() local v = fut:result() return v end,
+                             function() local v = fut:result(0) return v end,
+                             function() local v = fut:exception(1) return v end} do
+        local ok, err = pcall(wait)
+        assert.is_false(ok)
+        assert.matches("^[^\n]*pool_spec%.lua:%d+: selector is closed$", err)
+      end
+      -- A done future still answers; a callback can't be scheduled.
+      assert.equal(3, done:result())
+      local ok, err = pcall(function() done:add_done_callback(print) end)
+      assert.is_false(ok)
+      assert.matches("^[^\n]*pool_spec%.lua:%d+: add_done_callback: selector is closed$", err)
+      -- terminate settles every future and runs no callback.
+      pool:terminate()
+      assert.is_true(fut:done())
+      assert.is_true(other:done())
+      assert.has_error(function() fut:result() end, "terminated")
+      assert.equal(0, called)
+      pool:join()
       pool = nil
       sel = selectors.DefaultSelector()
+    end)
+
+    it("refuses a callback of apply_async that is not callable", function()
+      new()
+      for _, args in ipairs {{42}, {nil, "x"}, {print, {}}} do
+        local ok, err = pcall(function()
+          pool:apply_async(add, {1, 2}, args[1], args[2])
+        end)
+        assert.is_false(ok)
+        assert.matches("^[^\n]*pool_spec%.lua:%d+: apply_async: [%a_]+ must be a function$", err)
+      end
+      -- Nothing was submitted: no task is left to run.
+      assert.equal(3, pool:apply(add, 1, 2))
     end)
 
     it("refuses work once its selector is closed, as after close", function()

@@ -9,6 +9,7 @@
 local core = require "selectors.core"
 
 local clock = core._clock
+local closed = core._closed
 local dump = string.dump
 local getinfo = debug.getinfo
 local getupvalue = debug.getupvalue
@@ -54,20 +55,24 @@ local function run_callbacks(fut)
 end
 
 -- Settles a future; its callbacks run now if `now`, else at the next
--- select/run.
+-- select/run; never, once the selector is closed.
 local function settle(fut, state, value, sel, now)
   fut.state, fut.value = state, value
   if fut.callbacks == nil then return end
-  if now then
+  if closed(sel) then
+    fut.callbacks = nil
+  elseif now then
     run_callbacks(fut)
   else
     sel:call_later(0, run_callbacks, fut)
   end
 end
 
--- Runs the selector until done() or the timeout; raises "timeout".
+-- Runs the selector until done() or the timeout; raises "timeout", or
+-- "selector is closed" (the selector's own message) at the caller's line.
 local function wait_until(sel, done, timeout, what)
   if done() then return end
+  if closed(sel) then error("selector is closed", 4) end
   local deadline = timeout and clock() + timeout
   while true do
     local left = deadline and deadline - clock()
@@ -148,6 +153,7 @@ function Future:add_done_callback(fn)
     error("add_done_callback: function expected", 2)
   end
   if self.state ~= "pending" then
+    if closed(self.sel) then error("add_done_callback: selector is closed", 2) end
     self.sel:call_later(0, fn, self)
     return
   end
@@ -249,11 +255,22 @@ function Pool:submit(fn, ...)
   return fut
 end
 
+local function callable(f)
+  return f == nil or type(f) == "function" or
+         type((getmetatable(f) or {}).__call) == "function"
+end
+
 -- pool:apply_async(fn, args, callback, error_callback) -> future
 function Pool:apply_async(fn, args, callback, error_callback)
   check_open(self, "apply_async")
   if args ~= nil and type(args) ~= "table" then
     error("apply_async: args must be a table", 2)
+  end
+  -- Checked now: called later, from inside select/run, a bad one would
+  -- raise there, far from the mistake.
+  if not callable(callback) then error("apply_async: callback must be a function", 2) end
+  if not callable(error_callback) then
+    error("apply_async: error_callback must be a function", 2)
   end
   args = args or {}
   local fut = submit(self, "apply_async", 2, fn, unpack(args, 1, args.n or #args))

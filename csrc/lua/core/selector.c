@@ -594,9 +594,18 @@ static const luaL_Reg selector_methods[] = {
   {NULL, NULL}
 };
 
+/* core._closed(sel) -> true once sel is closed: for selectors.pool, which
+ * must not call into a closed selector from inside its own code. */
+static int l_closed(lua_State *L) {
+  lsel *s = check_sel(L);
+  lua_pushboolean(L, s->sel == NULL);
+  return 1;
+}
+
 static const luaL_Reg selector_functions[] = {
   {"DefaultSelector", l_new},
   {"backend", l_backend},
+  {"_closed", l_closed},
   {NULL, NULL}
 };
 
