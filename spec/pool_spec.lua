@@ -473,6 +473,19 @@ for _, kind in ipairs {"ThreadPool", "ProcessPool"} do
       sel = selectors.DefaultSelector()
     end)
 
+    it("stops a wait whose selector a callback closes, at the caller's line", function()
+      new()
+      local fut = pool:submit(nap, 0.5)
+      sel:call_later(0.05, function() sel:close() end)
+      local ok, err = pcall(function() local v = fut:result() return v end)
+      assert.is_false(ok)
+      assert.matches("^[^\n]*pool_spec%.lua:%d+: selector is closed$", err)
+      pool:terminate()
+      pool:join()
+      pool = nil
+      sel = selectors.DefaultSelector()
+    end)
+
     it("refuses a callback of apply_async that is not callable", function()
       new()
       for _, args in ipairs {{42}, {nil, "x"}, {print, {}}} do

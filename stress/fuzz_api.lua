@@ -25,8 +25,7 @@
 -- directory for AF_UNIX paths, loopback networking, math.random's sequence
 -- for a seed (per interpreter). Known defects can be tolerated with
 -- SEL_FUZZ_ALLOW=FILE, a file of Lua patterns, one a line (# comments),
--- matched against the leaked message (stress/fuzz_api.known lists those
--- being fixed).
+-- matched against the leaked message (none at present).
 --
 -- Usage: lua stress/fuzz_api.lua STEPS SEED TMPDIR JOURNAL
 local selectors = require "selectors"
@@ -124,11 +123,6 @@ end
 -- Positions inside the library that the docs promise (docs/lua.md:
 -- "Lua puts a position inside selectors/pool.lua in front").
 local DOCUMENTED_AT_POSITION = {"^result: timeout$", "^exception: timeout$", "^ThreadPool: ", "^ProcessPool: "}
--- Messages that are not leaks but look wrong on their own.
-local SUSPICIOUS = {
-  {"cannot watch fd %d+: invalid argument", "EINVAL from watching a descriptor"},
-}
-
 local RUNS_SELECTOR = {run = true, run_once = true, result = true, exception = true, apply = true, map = true,
                       join = true, shutdown = true}
 
@@ -179,17 +173,6 @@ local function classify(op, err)
     end
     finding("leaked internal error: " .. norm, line)
     return
-  end
-  for _, s in ipairs(SUSPICIOUS) do
-    if line:find(s[1]) then
-      for _, p in ipairs(allow) do
-        if line:find(p) then
-          finding("tolerated (SEL_FUZZ_ALLOW): " .. norm, line)
-          return
-        end
-      end
-      finding(s[2] .. ": " .. norm, line)
-    end
   end
 end
 

@@ -12,9 +12,8 @@
 #                  under the ASan runtime (the RESULT line then says
 #                  luajit_build=gcc)
 #   SEED           replaces the fixed seed (printed in the RESULT line)
-#   SEL_FUZZ_ALLOW a file of patterns of known leaked messages to tolerate
-#                  (default: none; stress/fuzz_api.known lists the known
-#                  defects being fixed)
+#   SEL_FUZZ_ALLOW a file of patterns of known leaked messages to tolerate,
+#                  while a defect is being fixed (default: none)
 #   SEL_FUZZ_MESSAGES  set to list every distinct error message raised
 #   SEL_FUZZ_KEEP  set to keep the journal (one line a step) and the log of
 #                  a run that fails (a timeout shows the journal's tail)

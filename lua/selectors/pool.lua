@@ -72,9 +72,10 @@ end
 -- "selector is closed" (the selector's own message) at the caller's line.
 local function wait_until(sel, done, timeout, what)
   if done() then return end
-  if closed(sel) then error("selector is closed", 4) end
   local deadline = timeout and clock() + timeout
   while true do
+    -- Also when a callback run by the last pass closed it.
+    if closed(sel) then error("selector is closed", 4) end
     local left = deadline and deadline - clock()
     if left and left <= 0 then
       sel:run_once(0)

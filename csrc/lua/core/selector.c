@@ -245,6 +245,7 @@ static void reserve(lua_State *L, lsel *s, int n) {
 
 static int l_register(lua_State *L) {
   lsel *s = lsel_check_open(L);
+  sel_key *mine;
   int fd, events, r;
   lua_settop(L, 4);
   fd = check_fileobj(L, 2);
@@ -255,9 +256,12 @@ static int l_register(lua_State *L) {
   events = check_events(L, 3);
   reserve(L, s, sel_count(s->sel) + 1);
   r = sel_register(s->sel, fd, events, NULL, NULL, NULL);
-  if (r == UV_EEXIST)
+  if (r == UV_EEXIST && sel_get_key(s->sel, fd, &mine) == 0)
     return luaL_error(L, "register: %s (fd %d) is already registered",
                       luaL_tolstring(L, 2, NULL), fd);
+  if (r == UV_EEXIST)  /* one of the loop's own (its eventfd, a pipe) */
+    return luaL_error(L, "register: cannot watch fd %d: the loop watches "
+                      "it already", fd);
   if (r < 0)
     return luaL_error(L, "register: cannot watch fd %d: %s", fd,
                       sel_strerror(r));
