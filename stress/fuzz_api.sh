@@ -45,25 +45,10 @@ result=()
 total=0
 for interp in lua5.4 luajit; do
   short=${interp//./}
-  if ! command -v "$interp" >/dev/null; then
-    echo "fuzz_api: no $interp on PATH"
+  if ! fuzz_pick_build fuzz_api "$interp"; then
     status=FAIL
-    result+=("${short}=missing")
+    result+=("${short}=cannot_run")
     continue
-  fi
-  build=$asan_build tag=asan
-  if ! why=$(probe_asan "$interp"); then
-    if [ "$interp" = luajit ] && [ -f "$gcc_build/lua/jit/selectors/core.so" ]; then
-      echo "fuzz_api: LuaJIT cannot run under the ASan runtime, so it runs against $gcc_build:"
-      echo "    ${why//$'\n'/$'\n'    }"
-      build=$gcc_build tag=gcc
-    else
-      echo "fuzz_api: $interp cannot run the sanitized modules:"
-      echo "    ${why//$'\n'/$'\n'    }"
-      status=FAIL
-      result+=("${short}=cannot_run")
-      continue
-    fi
   fi
   echo "== $interp against $build ($steps steps, seed $seed)"
   mkdir -p "$work/$short"
@@ -71,26 +56,15 @@ for interp in lua5.4 luajit; do
   fuzz_run "$work/$short.log" "$limit" "$build" "$interp" stress/fuzz_api.lua "$steps" "$seed" \
     "$work/$short" "$work/$short.journal"
   grep -v '^FIGURES ' "$work/$short.log" | grep -vE "$SANITIZER_PATTERN" | head -n 60
-  if [ "$run_reports" -gt 0 ]; then
-    echo "  sanitizer reports:"
-    grep -m 1 -B 2 -A 40 -E "$SANITIZER_PATTERN" "$work/$short.log" | sed 's/^/    /'
-  fi
   calls=$(echo "$run_figures" | sed -n 's/.* calls=\([0-9]*\).*/\1/p')
   findings=$(echo "$run_figures" | sed -n 's/.* findings=\([0-9]*\).*/\1/p')
   tolerated=$(echo "$run_figures" | sed -n 's/.* tolerated=\([0-9]*\).*/\1/p')
-  ok=yes
-  if [ "$run_status" -eq 124 ] || [ "$run_status" -eq 137 ]; then
-    echo "  $interp timed out after $limit s; the last steps were:"
-    tail -n 5 "$work/$short.journal" | sed 's/^/    /'
-    ok=no
-  elif [ "$run_status" -ne 0 ]; then
-    echo "  $interp exited with status $run_status"
-    ok=no
-  fi
-  [ "$run_reports" -eq 0 ] || ok=no
-  [[ $run_figures == *status=ok* ]] || ok=no
-  if [ "$ok" = no ]; then
+  if ! fuzz_judge "$interp" "$limit" "$work/$short.log"; then
     status=FAIL
+    if [ "$run_status" -eq 124 ] || [ "$run_status" -eq 137 ]; then
+      echo "  the last steps were:"
+      tail -n 5 "$work/$short.journal" | sed 's/^/    /'
+    fi
     if [ -n "${SEL_FUZZ_KEEP:-}" ]; then
       keep=yes
       echo "  journal and log kept: $work/$short.journal $work/$short.log"

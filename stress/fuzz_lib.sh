@@ -73,3 +73,45 @@ fuzz_run() {
   run_reports=$(grep -cE "$SANITIZER_PATTERN" "$log" || true)
   run_figures=$(grep '^FIGURES ' "$log" | tail -n 1 || true)
 }
+
+# fuzz_pick_build CHECK INTERP: sets build and tag: the sanitized build, or
+# for LuaJIT that cannot run under the ASan runtime, the gcc build (said
+# so).  Prints why and returns 1 when INTERP can run neither.
+fuzz_pick_build() {
+  local check=$1 interp=$2 why
+  build=$asan_build tag=asan
+  if ! command -v "$interp" >/dev/null; then
+    echo "$check: no $interp on PATH"
+    return 1
+  fi
+  why=$(probe_asan "$interp") && return 0
+  if [ "$interp" = luajit ] && [ -f "$gcc_build/lua/jit/selectors/core.so" ]; then
+    echo "$check: LuaJIT cannot run under the ASan runtime, so it runs against $gcc_build:"
+    echo "    ${why//$'\n'/$'\n'    }"
+    build=$gcc_build tag=gcc
+    return 0
+  fi
+  echo "$check: $interp cannot run the sanitized modules:"
+  echo "    ${why//$'\n'/$'\n'    }"
+  return 1
+}
+
+# fuzz_judge INTERP LIMIT LOG: after fuzz_run, shows the first sanitizer
+# report of LOG and says why the run failed; returns 1 if it did.
+fuzz_judge() {
+  local interp=$1 limit=$2 log=$3 ok=0
+  if [ "$run_reports" -gt 0 ]; then
+    echo "  sanitizer reports:"
+    grep -m 1 -B 2 -A 40 -E "$SANITIZER_PATTERN" "$log" | sed 's/^/    /'
+    ok=1
+  fi
+  if [ "$run_status" -eq 124 ] || [ "$run_status" -eq 137 ]; then
+    echo "  $interp timed out after $limit s"
+    ok=1
+  elif [ "$run_status" -ne 0 ]; then
+    echo "  $interp exited with status $run_status"
+    ok=1
+  fi
+  [[ $run_figures == *status=ok* ]] || ok=1
+  return $ok
+}

@@ -35,47 +35,18 @@ result=()
 total=0
 for interp in lua5.4 luajit; do
   short=${interp//./}
-  if ! command -v "$interp" >/dev/null; then
-    echo "fuzz_msgpack: no $interp on PATH"
+  if ! fuzz_pick_build fuzz_msgpack "$interp"; then
     status=FAIL
-    result+=("${short}=missing")
+    result+=("${short}=cannot_run")
     continue
-  fi
-  build=$asan_build tag=asan
-  if ! why=$(probe_asan "$interp"); then
-    if [ "$interp" = luajit ] && [ -f "$gcc_build/lua/jit/selectors/core.so" ]; then
-      echo "fuzz_msgpack: LuaJIT cannot run under the ASan runtime, so it runs against $gcc_build:"
-      echo "    ${why//$'\n'/$'\n'    }"
-      build=$gcc_build tag=gcc
-    else
-      echo "fuzz_msgpack: $interp cannot run the sanitized modules:"
-      echo "    ${why//$'\n'/$'\n'    }"
-      status=FAIL
-      result+=("${short}=cannot_run")
-      continue
-    fi
   fi
   echo "== $interp against $build ($frames frames, seed $seed)"
   t0=$SECONDS
   fuzz_run "$logs/$interp.log" "$limit" "$build" "$interp" stress/fuzz_msgpack.lua "$frames" "$seed"
   grep -v '^FIGURES ' "$logs/$interp.log" | grep -vE "$SANITIZER_PATTERN" | head -n 40
-  if [ "$run_reports" -gt 0 ]; then
-    echo "  sanitizer reports:"
-    grep -m 1 -A 30 -E "$SANITIZER_PATTERN" "$logs/$interp.log" | sed 's/^/    /'
-  fi
   got=$(echo "$run_figures" | sed -n 's/.* frames=\([0-9]*\).*/\1/p')
   failures=$(echo "$run_figures" | sed -n 's/.* failures=\([0-9]*\).*/\1/p')
-  ok=yes
-  if [ "$run_status" -eq 124 ] || [ "$run_status" -eq 137 ]; then
-    echo "  $interp timed out after $limit s"
-    ok=no
-  elif [ "$run_status" -ne 0 ]; then
-    echo "  $interp exited with status $run_status"
-    ok=no
-  fi
-  [ "$run_reports" -eq 0 ] || ok=no
-  [[ $run_figures == *status=ok* ]] || ok=no
-  [ "$ok" = yes ] || status=FAIL
+  fuzz_judge "$interp" "$limit" "$logs/$interp.log" || status=FAIL
   total=$((total + ${got:-0}))
   result+=("${short}_build=$tag" "${short}_frames=${got:-0}" "${short}_failures=${failures:-?}"
            "${short}_sanitizer_reports=$run_reports" "${short}_exit=$run_status"
