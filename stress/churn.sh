@@ -49,13 +49,7 @@ st_say "$done_cycles cycles ($resets reset) in $secs s: $rate cycles/s"
 
 fds_after=$fds_before rss_after=0
 if [ -n "$server_pid" ]; then
-  st_wait_fds "$server_pid" "$fds_before" 20
-  fds_after=$st_fds_now
-  [ "$fds_after" -le "$fds_before" ] ||
-    st_fail fd_leak "server has $fds_after descriptors 20 s after the churn, $fds_before before"
-  rss_after=$(st_rss_kb "$server_pid")
-  st_rss_bound "$rss_before" "$rss_after" "after the churn"
-  st_rss_bound "$rss_before" "$rss_peak" "at its peak during the churn"
+  st_settle "$rss_before" "the churn"
   st_say "server RSS: $rss_before kB before, $rss_peak kB peak sampled, $rss_after kB after;" \
     "descriptors $fds_before -> $fds_peak -> $fds_after"
   st_stop_server

@@ -105,13 +105,7 @@ st_server_check
 
 fds_after=$fds_before rss_after=0
 if [ -n "$server_pid" ]; then
-  st_wait_fds "$server_pid" "$fds_before" 20
-  fds_after=$st_fds_now
-  [ "$fds_after" -le "$fds_before" ] ||
-    st_fail fd_leak "server has $fds_after descriptors 20 s after the hostile clients left, $fds_before before"
-  rss_after=$(st_rss_kb "$server_pid")
-  st_rss_bound "$rss_idle" "$rss_peak" "at its peak during the hostile run"
-  st_rss_bound "$rss_idle" "$rss_after" "after the hostile run"
+  st_settle "$rss_idle" "the hostile run"
   st_say "server RSS: $rss_before kB before, $rss_idle kB with the idle connections, $rss_peak kB peak sampled," \
     "$rss_after kB after; descriptors $fds_before -> $fds_peak -> $fds_after"
   st_stop_server

@@ -236,6 +236,22 @@ st_rss_bound() {
   fi
 }
 
+# st_settle BASE_KB WHEN: once the clients are gone, the server's
+# descriptors must come back to fds_before within 20 s and its RSS, now
+# and at the sampled rss_peak, stay within st_rss_bound of BASE_KB; sets
+# fds_after and rss_after.  WHEN names the run in the messages.
+# shellcheck disable=SC2154  # fds_before and rss_peak are the check's
+st_settle() {
+  local base=$1 when=$2
+  st_wait_fds "$server_pid" "$fds_before" 20
+  fds_after=$st_fds_now
+  [ "$fds_after" -le "$fds_before" ] ||
+    st_fail fd_leak "server has $fds_after descriptors 20 s after $when, $fds_before before"
+  rss_after=$(st_rss_kb "$server_pid")
+  st_rss_bound "$base" "$rss_peak" "at its peak during $when"
+  st_rss_bound "$base" "$rss_after" "after $when"
+}
+
 # st_result KEY=VALUE...: the RESULT line, last; exits 0 only if nothing failed.
 st_result() {
   local status=ok z
